@@ -1,0 +1,31 @@
+#pragma once
+/// \file config.hpp
+/// Process-wide defaults, like mindspore.dataset.config: what a pipeline uses where its own
+/// options leave a value unset. They are read when an iterator is created, so changing them
+/// never affects a running pipeline. This is conveyor's only process-wide state.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace conveyor {
+
+/// Default values for pipelines.
+struct Config {
+  /// Seed for shuffles and samplers that were given none (MindSpore's default, 5489).
+  std::uint64_t seed = 5489;
+  /// Batches (or rows, without a batch stage) prepared ahead of the consumer.
+  std::size_t prefetch_size = 8;
+  /// Workers per parallel stage (source fetch, map); 0 means the number of hardware threads.
+  std::size_t num_parallel_workers = 0;
+  /// Rows handed to a worker in one task: large enough to amortise the graph's per-message cost
+  /// (about 1 µs), small enough to keep workers balanced.
+  std::size_t rows_per_task = 16;
+};
+
+/// The current defaults. Thread-safe.
+Config config();
+/// Replaces the defaults. Thread-safe; throws std::invalid_argument on a zero prefetch_size or
+/// rows_per_task.
+void set_config(const Config& config);
+
+}  // namespace conveyor

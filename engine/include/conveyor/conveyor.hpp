@@ -1,0 +1,14 @@
+#pragma once
+/// \file conveyor.hpp
+/// Everything a C++ user of conveyor needs: tensors, sources, samplers, datasets, iterators.
+
+#include "conveyor/config.hpp"
+#include "conveyor/dataset.hpp"
+#include "conveyor/dtype.hpp"
+#include "conveyor/error.hpp"
+#include "conveyor/iterator.hpp"
+#include "conveyor/row.hpp"
+#include "conveyor/sampler.hpp"
+#include "conveyor/source.hpp"
+#include "conveyor/stats.hpp"
+#include "conveyor/tensor.hpp"

@@ -1,0 +1,148 @@
+#pragma once
+/// \file dataset.hpp
+/// Dataset: an immutable description of a pipeline (source → shuffle → map → batch → repeat ...).
+/// Each method returns a new Dataset and leaves this one as it was; nothing runs until
+/// `iterate()`. Datasets are cheap to copy (they share their description) and safe to use from
+/// several threads.
+///
+/// \code
+///   auto ds = conveyor::GeneratorDataset(Squares{}, {"index", "square"}, {.shuffle = true, .seed = 7})
+///                 .map([](conveyor::Row row) { return row; }, {"square"})
+///                 .batch(64, /*drop_remainder=*/true);
+///   for (const conveyor::Batch& b : ds.iterate(/*num_epochs=*/2)) use(b["square"]);
+/// \endcode
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conveyor/iterator.hpp"
+#include "conveyor/row.hpp"
+#include "conveyor/sampler.hpp"
+#include "conveyor/source.hpp"
+
+namespace conveyor {
+
+namespace detail {
+struct Node;
+}
+
+/// A per-row operation of map(): takes the input columns, returns the output columns. Called
+/// from several worker threads at once, so it must be thread-safe.
+using RowOp = std::function<Row(Row)>;
+/// A filter predicate over the input columns; must be thread-safe.
+using Predicate = std::function<bool(const Row&)>;
+
+/// How GeneratorDataset reads its source. Unset values come from conveyor::config().
+struct GeneratorOptions {
+  /// Global shuffle of a random-access source (a RandomSampler); unset means true for random
+  /// access. An iterable source cannot be shuffled here: use Dataset::shuffle(buffer_size).
+  std::optional<bool> shuffle{};
+  /// Seed of the shuffle or sharding.
+  std::optional<std::uint64_t> seed{};
+  /// Threads calling the source's get() at once.
+  std::optional<std::size_t> num_parallel_workers{};
+  /// An explicit sampler; excludes shuffle, num_shards and shard_id.
+  std::shared_ptr<const Sampler> sampler{};
+  /// Rows per epoch (at most the source's size).
+  std::optional<std::size_t> num_samples{};
+  /// Sharding: read shard `shard_id` of `num_shards` (a DistributedSampler).
+  std::optional<std::size_t> num_shards{};
+  std::optional<std::size_t> shard_id{};
+};
+
+/// Padding for one column of a batch: each row is padded to `shape` (an extent of -1 means
+/// the largest in the batch; an empty shape means the largest along every axis) with `value`.
+struct PadInfo {
+  Shape shape;
+  double value = 0;
+};
+
+/// Options of batch() beyond its size and drop_remainder.
+struct BatchOptions {
+  /// Applied to the collated columns of each batch (all of them, in column order); must return
+  /// as many columns as output_columns names (the same number, when output_columns is empty).
+  std::function<Row(Row)> per_batch_map;
+  std::vector<std::string> output_columns;
+  /// Columns whose rows may differ in shape, and how to pad them.
+  std::map<std::string, PadInfo> pad_info;
+};
+
+/// A pipeline description. See the file comment.
+class Dataset {
+ public:
+  explicit Dataset(std::shared_ptr<const detail::Node> node);
+
+  /// A streaming shuffle: keeps `buffer_size` rows and emits a random one of them each time,
+  /// seeded by (config seed, epoch). Throws std::invalid_argument when buffer_size < 2.
+  Dataset shuffle(std::size_t buffer_size) const;
+  /// Applies `ops` in order to `input_columns` (default: the first column). Their output replaces
+  /// the input columns, at the position of the first one, under `output_columns` (default: the
+  /// input names). Runs on `num_parallel_workers` threads; order is kept.
+  Dataset map(std::vector<RowOp> ops, std::vector<std::string> input_columns = {},
+              std::vector<std::string> output_columns = {},
+              std::optional<std::size_t> num_parallel_workers = std::nullopt) const;
+  /// map() with one op.
+  Dataset map(RowOp op, std::vector<std::string> input_columns = {}, std::vector<std::string> output_columns = {},
+              std::optional<std::size_t> num_parallel_workers = std::nullopt) const;
+  /// Keeps the rows for which `predicate(input_columns)` (default: all columns) is true.
+  Dataset filter(Predicate predicate, std::vector<std::string> input_columns = {},
+                 std::optional<std::size_t> num_parallel_workers = std::nullopt) const;
+  /// Stacks `batch_size` rows into one tensor per column. At the end of an epoch a short batch is
+  /// emitted, or dropped when `drop_remainder`.
+  Dataset batch(std::size_t batch_size, bool drop_remainder = false, BatchOptions options = {}) const;
+  /// Runs the pipeline above `count` times per epoch (-1: forever).
+  Dataset repeat(std::int64_t count = -1) const;
+  /// The first `count` rows of each epoch.
+  Dataset take(std::size_t count) const;
+  /// Each epoch without its first `count` rows.
+  Dataset skip(std::size_t count) const;
+  /// Keeps `columns`, in that order.
+  Dataset project(std::vector<std::string> columns) const;
+  /// Renames columns `from[i]` to `to[i]`.
+  Dataset rename(std::vector<std::string> from, std::vector<std::string> to) const;
+  /// Rows side by side: the columns of this dataset, then of each other one (names must be
+  /// unique); ends with the shortest.
+  Dataset zip(std::vector<Dataset> others) const;
+  /// This dataset's rows, then each other one's (same column names).
+  Dataset concat(std::vector<Dataset> others) const;
+
+  /// Output columns, in order.
+  const std::vector<std::string>& column_names() const;
+  /// Rows (or batches) per epoch, when known without running the pipeline; unset after a filter
+  /// or an iterable source of unknown length.
+  std::optional<std::size_t> get_dataset_size() const;
+  /// Shapes of the first output (runs the pipeline for one output).
+  std::vector<Shape> output_shapes() const;
+  /// Dtypes of the first output (runs the pipeline for one output).
+  std::vector<DType> output_types() const;
+
+  /// Starts the pipeline for `num_epochs` epochs (-1: until the iterator is destroyed). The
+  /// returned iterator owns the running pipeline. Throws std::invalid_argument for options that
+  /// cannot work together.
+  Iterator iterate(std::int64_t num_epochs = 1) const;
+
+  /// The description (for bindings and tests).
+  const std::shared_ptr<const detail::Node>& node() const noexcept { return node_; }
+
+ private:
+  std::shared_ptr<const detail::Node> node_;
+};
+
+/// A dataset over `source`, whose rows have `column_names`.
+Dataset GeneratorDataset(std::shared_ptr<Source> source, std::vector<std::string> column_names,
+                         GeneratorOptions options = {});
+
+/// A dataset over any random-access or iterable type (see source.hpp), taken by value.
+template <class T>
+  requires RandomAccessSource<T> || IterableSource<T>
+Dataset GeneratorDataset(T source, std::vector<std::string> column_names, GeneratorOptions options = {}) {
+  return GeneratorDataset(make_source(std::move(source)), std::move(column_names), std::move(options));
+}
+
+}  // namespace conveyor

@@ -1,0 +1,76 @@
+#pragma once
+/// \file iterator.hpp
+/// Iterator: a running pipeline, read one batch at a time.
+
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conveyor/row.hpp"
+#include "conveyor/stats.hpp"
+
+namespace conveyor {
+
+namespace detail {
+class Execution;
+}
+
+/// Owns a running pipeline: its flow graphs, task arena and threads. Move-only. Destroying it
+/// (at any point, mid-epoch included) cancels the pipeline and joins its threads; it returns
+/// promptly once running user code (a source's get, a map op) has returned.
+///
+/// One thread reads an iterator at a time; stats() may be called from any thread.
+class Iterator {
+ public:
+  explicit Iterator(std::unique_ptr<detail::Execution> execution);
+  Iterator(Iterator&&) noexcept;
+  Iterator& operator=(Iterator&&) noexcept;
+  ~Iterator();
+
+  /// The next output, in the sampler's order, or nullopt after the last epoch. Blocks until one
+  /// is ready. A failure anywhere in the pipeline is thrown here, in order, as a conveyor::Error
+  /// naming the stage and sample; after it (and after the end) next() returns nullopt.
+  std::optional<Batch> next();
+
+  /// Counters of every stage so far (see stats.hpp), upstream first.
+  std::vector<StageStats> stats() const;
+  /// Output column names, in order.
+  const std::vector<std::string>& column_names() const;
+
+  /// Input iterator over the remaining outputs, for range-for.
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Batch*;
+    using reference = const Batch&;
+
+    iterator() = default;
+    explicit iterator(Iterator* owner) : owner_(owner) { ++*this; }
+    reference operator*() const { return *current_; }
+    pointer operator->() const { return &*current_; }
+    iterator& operator++() {
+      current_ = owner_->next();
+      if (!current_) owner_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(const iterator& other) const { return owner_ == other.owner_; }
+
+   private:
+    Iterator* owner_ = nullptr;
+    std::optional<Batch> current_;
+  };
+  /// Starts reading; each call continues where the last one stopped.
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+
+ private:
+  std::unique_ptr<detail::Execution> execution_;
+};
+
+}  // namespace conveyor

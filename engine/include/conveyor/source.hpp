@@ -1,0 +1,115 @@
+#pragma once
+/// \file source.hpp
+/// Sources: where rows come from. Random access (`size()` + `get(i)`), iterable (`next()`), or a
+/// function of the index; all behind one type-erased `Source`.
+///
+/// \code
+///   struct Squares {                                  // random access
+///     std::size_t size() const { return 1000; }
+///     conveyor::Row get(std::size_t i) const { return {conveyor::Tensor::scalar<float>(i * i)}; }
+///   };
+///   std::shared_ptr<conveyor::Source> s = conveyor::make_source(Squares{});
+/// \endcode
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "conveyor/row.hpp"
+
+namespace conveyor {
+
+/// The interface the engine reads rows through.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  /// Number of rows when known (always for random access; optional for iterables).
+  virtual std::optional<std::size_t> size() const = 0;
+  /// True when get() serves any index below size().
+  virtual bool random_access() const noexcept = 0;
+
+  /// The row at `index` (< size()). The engine calls it from several worker threads at once,
+  /// so it must be thread-safe. Only for random-access sources.
+  virtual Row get(std::size_t index) const = 0;
+
+  /// Starts a new pass over an iterable source; called before every epoch but the first, from
+  /// one thread at a time.
+  virtual void reset() = 0;
+  /// The next row of the current pass, or nullopt when the pass is over. Called from one
+  /// thread at a time; may block. Only for iterable sources.
+  virtual std::optional<Row> next() = 0;
+};
+
+/// Any type with `size()` and a thread-safe `get(index) -> Row`.
+template <class T>
+concept RandomAccessSource = requires(const T& t, std::size_t i) {
+  { t.size() } -> std::convertible_to<std::size_t>;
+  { t.get(i) } -> std::convertible_to<Row>;
+};
+
+/// Any type with `next() -> std::optional<Row>`; an optional `reset()` restarts it for the next
+/// epoch (without one, later epochs continue the same stream), an optional `size()` gives the
+/// length of a pass.
+template <class T>
+concept IterableSource = requires(T& t) {
+  { t.next() } -> std::convertible_to<std::optional<Row>>;
+};
+
+namespace detail {
+
+template <class T>
+class RandomAccessAdapter final : public Source {
+ public:
+  explicit RandomAccessAdapter(T source) : source_(std::move(source)) {}
+  std::optional<std::size_t> size() const override { return static_cast<std::size_t>(source_.size()); }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t index) const override { return source_.get(index); }
+  void reset() override {}
+  std::optional<Row> next() override { throw std::logic_error("conveyor: next() on a random-access source"); }
+
+ private:
+  T source_;
+};
+
+template <class T>
+class IterableAdapter final : public Source {
+ public:
+  explicit IterableAdapter(T source) : source_(std::move(source)) {}
+  std::optional<std::size_t> size() const override {
+    if constexpr (requires(const T& t) { { t.size() } -> std::convertible_to<std::size_t>; })
+      return static_cast<std::size_t>(source_.size());
+    else
+      return std::nullopt;
+  }
+  bool random_access() const noexcept override { return false; }
+  Row get(std::size_t) const override { throw std::logic_error("conveyor: get() on an iterable source"); }
+  void reset() override {
+    if constexpr (requires(T& t) { t.reset(); }) source_.reset();
+  }
+  std::optional<Row> next() override { return source_.next(); }
+
+ private:
+  T source_;
+};
+
+}  // namespace detail
+
+/// Adapts a random-access or iterable type (taken by value) to a Source. A type that is both is
+/// treated as random access.
+template <class T>
+  requires RandomAccessSource<T> || IterableSource<T>
+std::shared_ptr<Source> make_source(T source) {
+  if constexpr (RandomAccessSource<T>)
+    return std::make_shared<detail::RandomAccessAdapter<T>>(std::move(source));
+  else
+    return std::make_shared<detail::IterableAdapter<T>>(std::move(source));
+}
+
+/// A random-access source of `size` rows whose row i is `row(i)`; `row` must be thread-safe.
+std::shared_ptr<Source> function_source(std::size_t size, std::function<Row(std::size_t)> row);
+
+}  // namespace conveyor

@@ -1,0 +1,142 @@
+#include "batch_stream.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "conveyor/error.hpp"
+
+namespace conveyor::detail {
+namespace {
+
+template <class T>
+void fill_with(const Tensor& t, double value) {
+  std::fill_n(reinterpret_cast<T*>(t.data()), t.numel(), static_cast<T>(value));
+}
+
+// Sets every element of contiguous `t` to `value`, converted to its dtype.
+void fill(const Tensor& t, double value) {
+  switch (t.dtype()) {
+    case DType::boolean: return fill_with<bool>(t, value);
+    case DType::u8: case DType::bytes: return fill_with<std::uint8_t>(t, value);
+    case DType::i8: return fill_with<std::int8_t>(t, value);
+    case DType::u16: return fill_with<std::uint16_t>(t, value);
+    case DType::i16: return fill_with<std::int16_t>(t, value);
+    case DType::u32: return fill_with<std::uint32_t>(t, value);
+    case DType::i32: return fill_with<std::int32_t>(t, value);
+    case DType::u64: return fill_with<std::uint64_t>(t, value);
+    case DType::i64: return fill_with<std::int64_t>(t, value);
+    case DType::f32: return fill_with<float>(t, value);
+    case DType::f64: return fill_with<double>(t, value);
+    case DType::f16:
+      if (value != 0) throw std::invalid_argument("padding float16 with a non-zero value is not supported");
+      return fill_with<std::uint16_t>(t, 0);
+  }
+}
+
+// The shape every row of a padded column is padded to.
+Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const PadInfo& pad) {
+  Shape shape = pad.shape.empty() ? Shape(rows[0].row[column].ndim(), -1) : pad.shape;
+  for (const Sample& s : rows) {
+    const Shape& own = s.row[column].shape();
+    if (own.size() != shape.size())
+      throw std::runtime_error("rows of rank " + std::to_string(own.size()) + " cannot be padded to " +
+                               to_string(pad.shape));
+  }
+  for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+    if (shape[axis] != -1) continue;
+    shape[axis] = 0;
+    for (const Sample& s : rows) shape[axis] = std::max(shape[axis], s.row[column].shape()[axis]);
+  }
+  return shape;
+}
+
+}  // namespace
+
+BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
+                         std::size_t pooled_batches, std::shared_ptr<StageCounters> counters)
+    : child_(std::move(child)),
+      op_(std::move(op)),
+      columns_(std::move(columns)),
+      pool_(BufferPool::create(pooled_batches * std::max<std::size_t>(columns_.size(), 1))),
+      counters_(std::move(counters)) {}
+
+void BatchStream::begin_epoch(std::uint64_t epoch) {
+  child_->begin_epoch(epoch);
+  batch_number_ = 0;
+  epoch_over_ = false;
+}
+
+std::optional<Sample> BatchStream::next() {
+  StageClock clock(*counters_);
+  std::vector<Sample> rows;
+  rows.reserve(op_.batch_size);
+  while (!epoch_over_ && rows.size() < op_.batch_size) {
+    if (auto sample = clock.pull(*child_))
+      rows.push_back(std::move(*sample));
+    else
+      epoch_over_ = true;
+  }
+  if (rows.empty() || (op_.drop_remainder && rows.size() < op_.batch_size)) return std::nullopt;
+
+  Sample batch;
+  batch.index = batch_number_++;
+  batch.row.reserve(columns_.size());
+  for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c));
+  if (op_.per_batch_map) {
+    try {
+      batch.row = op_.per_batch_map(std::move(batch.row));
+    } catch (...) {
+      throw wrap_current_exception("per_batch_map", batch.index);
+    }
+  }
+  ++counters_->rows;
+  return batch;
+}
+
+Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column) const {
+  auto pad = std::find_if(op_.pads.begin(), op_.pads.end(), [&](const ColumnPad& p) { return p.column == column; });
+  const Tensor& first = rows[0].row[column];
+  try {
+    Shape shape = pad == op_.pads.end() ? first.shape() : padded_shape(rows, column, pad->pad);
+    for (const Sample& s : rows) {
+      const Tensor& t = s.row[column];
+      if (t.dtype() != first.dtype())
+        throw std::runtime_error("column '" + columns_[column] + "' mixes " + std::string(name(first.dtype())) +
+                                 " (sample " + std::to_string(rows[0].index) + ") and " +
+                                 std::string(name(t.dtype())) + " (sample " + std::to_string(s.index) + ")");
+      if (pad == op_.pads.end() && t.shape() != shape)
+        throw std::runtime_error("column '" + columns_[column] + "' has shape " + to_string(shape) + " in sample " +
+                                 std::to_string(rows[0].index) + " but " + to_string(t.shape()) + " in sample " +
+                                 std::to_string(s.index) + "; give pad_info to pad it");
+    }
+    Shape batch_shape{static_cast<std::int64_t>(rows.size())};
+    batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
+    std::size_t nbytes = itemsize(first.dtype());
+    for (auto extent : batch_shape) nbytes *= static_cast<std::size_t>(extent);
+    auto owner = pool_->acquire(nbytes);
+    Tensor out = Tensor::from_memory(owner.get(), first.dtype(), std::move(batch_shape), {}, owner);
+    if (pad == op_.pads.end()) {
+      std::size_t row_bytes = out.nbytes() / rows.size();
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i].row[column].copy_to(out.data() + i * row_bytes);
+    } else {
+      fill(out, pad->pad.value);
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        const Tensor& t = rows[i].row[column];
+        Tensor slot = out[static_cast<std::int64_t>(i)];
+        for (std::size_t axis = 0; axis < t.ndim(); ++axis) {
+          if (t.shape()[axis] > shape[axis])
+            throw std::runtime_error("column '" + columns_[column] + "' of sample " + std::to_string(rows[i].index) +
+                                     " has shape " + to_string(t.shape()) + ", larger than the pad shape " +
+                                     to_string(shape));
+          slot = slot.slice(axis, 0, t.shape()[axis]);
+        }
+        slot.assign(t);
+      }
+    }
+    return out;
+  } catch (...) {
+    throw wrap_current_exception("batch", batch_number_ - 1);
+  }
+}
+
+}  // namespace conveyor::detail

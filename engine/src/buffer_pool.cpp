@@ -1,0 +1,39 @@
+#include "buffer_pool.hpp"
+
+#include "aligned_memory.hpp"
+
+namespace conveyor::detail {
+
+std::shared_ptr<BufferPool> BufferPool::create(std::size_t max_free) {
+  return std::shared_ptr<BufferPool>(new BufferPool(max_free));
+}
+
+BufferPool::~BufferPool() {
+  for (auto& [size, buffer] : idle_) free_aligned(buffer);
+}
+
+std::shared_ptr<void> BufferPool::acquire(std::size_t nbytes) {
+  void* buffer = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = idle_.find(nbytes); it != idle_.end()) {
+      buffer = it->second;
+      idle_.erase(it);
+    }
+  }
+  if (!buffer) buffer = allocate_aligned(nbytes);
+  return std::shared_ptr<void>(buffer, [pool = shared_from_this(), nbytes](void* p) { pool->release(p, nbytes); });
+}
+
+void BufferPool::release(void* buffer, std::size_t nbytes) noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < max_free_) {
+      idle_.emplace(nbytes, buffer);
+      return;
+    }
+  }
+  free_aligned(buffer);
+}
+
+}  // namespace conveyor::detail

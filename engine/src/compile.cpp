@@ -1,0 +1,120 @@
+#include "compile.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+#include "batch_stream.hpp"
+#include "parallel_stream.hpp"
+#include "shuffle_stream.hpp"
+#include "source_streams.hpp"
+#include "structure_streams.hpp"
+
+namespace conveyor::detail {
+
+std::shared_ptr<const Sampler> make_sampler(const GeneratorOptions& options, std::uint64_t default_seed) {
+  std::uint64_t seed = options.seed.value_or(default_seed);
+  bool sharded = options.num_shards || options.shard_id;
+  if (options.sampler) {
+    if (options.shuffle || sharded || options.num_samples)
+      throw std::invalid_argument("conveyor: a sampler excludes shuffle, num_shards, shard_id and num_samples");
+    return options.sampler;
+  }
+  if (sharded) {
+    if (!options.num_shards || !options.shard_id)
+      throw std::invalid_argument("conveyor: num_shards and shard_id go together");
+    if (options.num_samples)
+      throw std::invalid_argument("conveyor: num_samples with num_shards is not supported; use take()");
+    return std::make_shared<DistributedSampler>(*options.num_shards, *options.shard_id, options.shuffle.value_or(true),
+                                                seed);
+  }
+  if (options.shuffle.value_or(true)) return std::make_shared<RandomSampler>(seed, false, options.num_samples);
+  return std::make_shared<SequentialSampler>(0, options.num_samples);
+}
+
+std::shared_ptr<StageCounters> Compiler::counter(std::string name, std::size_t workers) {
+  counters_.push_back(std::make_shared<StageCounters>(std::move(name), workers));
+  return counters_.back();
+}
+
+std::size_t Compiler::workers(std::optional<std::size_t> requested) {
+  std::size_t n = requested.value_or(config_.num_parallel_workers);
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  max_workers_ = std::max(max_workers_, n);
+  return n;
+}
+
+void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
+  auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
+  if (!parallel) {
+    auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task);
+    parallel = created.get();
+    stream = std::move(created);
+  }
+  parallel->add_stage(std::move(stage));
+}
+
+std::unique_ptr<Stream> Compiler::compile(const Node& node) {
+  std::vector<std::unique_ptr<Stream>> children;
+  for (const auto& child : node.children) children.push_back(compile(*child));
+  std::unique_ptr<Stream> stream = children.empty() ? nullptr : std::move(children.front());
+
+  if (auto* op = std::get_if<SourceOp>(&node.op)) {
+    const std::size_t columns = node.columns.size();
+    if (op->source->random_access()) {
+      auto sampler = make_sampler(op->options, config_.seed);
+      stream = std::make_unique<SamplerStream>(std::move(sampler), *op->source->size());
+      add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
+    } else {
+      stream = std::make_unique<IterableStream>(op->source, columns, counter("source"));
+      if (op->options.num_samples)
+        stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, *op->options.num_samples);
+    }
+  } else if (auto* op = std::get_if<MapOp>(&node.op)) {
+    auto stage_counters = counter("map[" + std::to_string(maps_++) + "]", workers(op->workers));
+    add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample) {
+                             Row values = select_columns(sample.row, op.inputs);
+                             for (const RowOp& f : op.ops) values = f(std::move(values));
+                             if (values.size() != op.output_count)
+                               throw std::runtime_error("returned " + std::to_string(values.size()) +
+                                                        " columns; expected " + std::to_string(op.output_count));
+                             Row out;
+                             out.reserve(op.layout.size());
+                             for (ColumnSource c : op.layout)
+                               out.push_back(c.from_output ? std::move(values[c.index]) : std::move(sample.row[c.index]));
+                             sample.row = std::move(out);
+                             return true;
+                           }});
+  } else if (auto* op = std::get_if<FilterOp>(&node.op)) {
+    auto stage_counters = counter("filter[" + std::to_string(filters_++) + "]", workers(op->workers));
+    add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample) {
+                             return op.predicate(select_columns(sample.row, op.inputs));
+                           }});
+  } else if (auto* op = std::get_if<ProjectOp>(&node.op)) {
+    if (dynamic_cast<ParallelStream*>(stream.get()))
+      add_row_stage(stream, {counter("project", 1), [columns = op->columns](Sample& sample) {
+                               sample.row = select_columns(sample.row, columns);
+                               return true;
+                             }});
+    else
+      stream = std::make_unique<ProjectStream>(std::move(stream), op->columns);
+  } else if (auto* op = std::get_if<ShuffleOp>(&node.op)) {
+    stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"));
+  } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
+    stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
+                                           counter("batch"));
+  } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
+    stream = std::make_unique<RepeatStream>(std::move(stream), op->count);
+  } else if (auto* op = std::get_if<TakeOp>(&node.op)) {
+    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, op->count);
+  } else if (auto* op = std::get_if<SkipOp>(&node.op)) {
+    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::skip, op->count);
+  } else if (std::holds_alternative<ZipOp>(node.op) || std::holds_alternative<ConcatOp>(node.op)) {
+    children.front() = std::move(stream);
+    auto mode = std::holds_alternative<ZipOp>(node.op) ? CombineStream::Mode::zip : CombineStream::Mode::concat;
+    stream = std::make_unique<CombineStream>(std::move(children), mode);
+  }
+  // RenameOp changes names only: the rows flow through as they are.
+  return stream;
+}
+
+}  // namespace conveyor::detail

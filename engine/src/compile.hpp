@@ -1,0 +1,46 @@
+#pragma once
+// Turns a Dataset's description into the streams that run it.
+
+#include <memory>
+#include <vector>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include "conveyor/config.hpp"
+#include "parallel_stream.hpp"
+#include "plan.hpp"
+
+namespace conveyor::detail {
+
+/// The sampler GeneratorDataset's options ask for over a random-access source of `size` rows.
+/// Throws std::invalid_argument for options that exclude each other.
+std::shared_ptr<const Sampler> make_sampler(const GeneratorOptions& options, std::uint64_t default_seed);
+
+/// Builds streams for a description. Row-wise stages (fetch, map, filter, and project after
+/// them) join the parallel stream below them, or start one; everything else is serial.
+class Compiler {
+ public:
+  /// `arena` must outlive the streams and be initialised with max_workers() before they plan.
+  Compiler(tbb::task_arena& arena, const Config& config) : arena_(arena), config_(config) {}
+
+  std::unique_ptr<Stream> compile(const Node& node);
+
+  /// Counters of every stage compiled so far, upstream first.
+  const std::vector<std::shared_ptr<StageCounters>>& counters() const noexcept { return counters_; }
+  /// The largest worker count of any parallel stage.
+  std::size_t max_workers() const noexcept { return max_workers_; }
+
+ private:
+  std::shared_ptr<StageCounters> counter(std::string name, std::size_t workers = 1);
+  std::size_t workers(std::optional<std::size_t> requested);
+  void add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage);
+
+  tbb::task_arena& arena_;
+  Config config_;
+  std::vector<std::shared_ptr<StageCounters>> counters_;
+  std::size_t max_workers_ = 1;
+  std::size_t maps_ = 0;
+  std::size_t filters_ = 0;
+};
+
+}  // namespace conveyor::detail

@@ -1,0 +1,34 @@
+#include "conveyor/dtype.hpp"
+
+namespace conveyor {
+
+std::size_t itemsize(DType dtype) noexcept {
+  switch (dtype) {
+    case DType::boolean: case DType::u8: case DType::i8: case DType::bytes: return 1;
+    case DType::u16: case DType::i16: case DType::f16: return 2;
+    case DType::u32: case DType::i32: case DType::f32: return 4;
+    case DType::u64: case DType::i64: case DType::f64: return 8;
+  }
+  return 1;
+}
+
+std::string_view name(DType dtype) noexcept {
+  switch (dtype) {
+    case DType::boolean: return "bool";
+    case DType::u8: return "uint8";
+    case DType::i8: return "int8";
+    case DType::u16: return "uint16";
+    case DType::i16: return "int16";
+    case DType::u32: return "uint32";
+    case DType::i32: return "int32";
+    case DType::u64: return "uint64";
+    case DType::i64: return "int64";
+    case DType::f16: return "float16";
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::bytes: return "bytes";
+  }
+  return "unknown";
+}
+
+}  // namespace conveyor

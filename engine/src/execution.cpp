@@ -1,0 +1,84 @@
+#include "execution.hpp"
+
+#include <algorithm>
+
+#include <oneapi/tbb/info.h>
+
+#include "compile.hpp"
+#include "conveyor/error.hpp"
+
+namespace conveyor::detail {
+
+Execution::Execution(const Node& root, std::int64_t num_epochs)
+    : config_(config()),
+      names_(std::make_shared<const std::vector<std::string>>(root.columns)),
+      output_(config_.prefetch_size) {
+  if (num_epochs >= 0) epochs_ = static_cast<std::uint64_t>(num_epochs);
+  Compiler compiler(arena_, config_);
+  top_ = compiler.compile(root);
+  counters_ = compiler.counters();
+  output_counters_ = std::make_shared<StageCounters>("output", 1);
+  counters_.push_back(output_counters_);
+
+  int workers = static_cast<int>(compiler.max_workers());
+  parallelism_.emplace(tbb::global_control::max_allowed_parallelism,
+                       std::max<std::size_t>(workers + 1, tbb::info::default_concurrency()));
+  arena_.initialize(workers, 0);
+  top_->plan(epochs_);
+  driver_ = std::thread([this] { drive(); });
+}
+
+Execution::~Execution() {
+  cancel();
+  if (driver_.joinable()) driver_.join();
+}
+
+void Execution::cancel() noexcept {
+  output_.abort();
+  top_->cancel();
+}
+
+void Execution::drive() {
+  try {
+    for (std::uint64_t epoch = 0; !epochs_ || epoch < *epochs_; ++epoch) {
+      top_->begin_epoch(epoch);
+      while (auto sample = top_->next()) {
+        auto start = Clock::now();
+        bool pushed = output_.push(Output{std::move(sample->row), nullptr});
+        output_counters_->wait_output_ns += elapsed_ns(start);
+        if (!pushed) return;
+      }
+    }
+  } catch (const Cancelled&) {
+    return;
+  } catch (...) {
+    output_.push(Output{{}, std::make_exception_ptr(wrap_current_exception("pipeline", std::nullopt))});
+  }
+  output_.close();
+}
+
+std::optional<Batch> Execution::next() {
+  if (finished_) return std::nullopt;
+  auto start = Clock::now();
+  auto out = output_.pop();
+  output_counters_->wait_input_ns += elapsed_ns(start);
+  if (!out) {
+    finished_ = true;
+    return std::nullopt;
+  }
+  if (out->error) {
+    finished_ = true;
+    cancel();
+    std::rethrow_exception(out->error);
+  }
+  ++output_counters_->rows;
+  return Batch(names_, std::move(out->row));
+}
+
+std::vector<StageStats> Execution::stats() const {
+  std::vector<StageStats> out;
+  for (const auto& c : counters_) out.push_back(c->snapshot());
+  return out;
+}
+
+}  // namespace conveyor::detail

@@ -1,0 +1,55 @@
+#pragma once
+// Execution: one running pipeline. Its driver thread pulls finished rows or batches from the
+// compiled streams and pushes them into a bounded output queue, which Iterator::next() pops.
+
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "channel.hpp"
+#include "conveyor/config.hpp"
+#include "conveyor/row.hpp"
+#include "conveyor/stats.hpp"
+#include "plan.hpp"
+#include "stream.hpp"
+
+namespace conveyor::detail {
+
+class Execution {
+ public:
+  /// Compiles `root` and starts it for `num_epochs` epochs (< 0: without end).
+  Execution(const Node& root, std::int64_t num_epochs);
+  /// Cancels and joins everything.
+  ~Execution();
+
+  std::optional<Batch> next();
+  std::vector<StageStats> stats() const;
+  const std::vector<std::string>& column_names() const noexcept { return *names_; }
+
+ private:
+  struct Output {
+    Row row;
+    std::exception_ptr error;
+  };
+  void drive();
+  void cancel() noexcept;
+
+  Config config_;
+  std::shared_ptr<const std::vector<std::string>> names_;
+  std::optional<std::uint64_t> epochs_;
+  // Raises the process's TBB worker count so the arena gets all its workers even though no
+  // application thread works in it (the default leaves one core to the application's thread).
+  std::optional<tbb::global_control> parallelism_;
+  tbb::task_arena arena_;
+  std::vector<std::shared_ptr<StageCounters>> counters_;
+  std::shared_ptr<StageCounters> output_counters_;
+  std::unique_ptr<Stream> top_;
+  Channel<Output> output_;
+  std::thread driver_;
+  bool finished_ = false;
+};
+
+}  // namespace conveyor::detail

@@ -1,0 +1,155 @@
+#include "parallel_stream.hpp"
+
+#include <limits>
+
+#include "conveyor/error.hpp"
+
+namespace conveyor::detail {
+
+struct ParallelStream::Chunk {
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;
+  bool end_of_epoch = false;
+  std::vector<Sample> samples;
+  // Per sample: dropped by a filter, or failed (then `errors` holds why).
+  std::vector<bool> dropped;
+  std::vector<std::exception_ptr> errors;
+};
+
+ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task)
+    : head_(std::move(head)),
+      arena_(arena),
+      rows_per_task_(rows_per_task),
+      credits_(0),
+      done_(std::numeric_limits<std::size_t>::max()) {}
+
+ParallelStream::~ParallelStream() {
+  cancel();
+  if (feeder_.joinable()) feeder_.join();
+  if (graph_) graph_->wait_for_all();
+}
+
+void ParallelStream::add_stage(RowStage stage) { stages_.push_back(std::move(stage)); }
+
+void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
+  if (cancelled_.load(std::memory_order_relaxed)) return;
+  auto start = Clock::now();
+  std::uint64_t rows = 0;
+  for (std::size_t i = 0; i < chunk.samples.size(); ++i) {
+    if (chunk.dropped[i] || chunk.errors[i]) continue;
+    try {
+      chunk.dropped[i] = !stage.apply(chunk.samples[i]);
+      rows += !chunk.dropped[i];
+    } catch (...) {
+      chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));
+    }
+  }
+  stage.counters->rows += rows;
+  stage.counters->busy_ns += elapsed_ns(start);
+}
+
+void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
+  head_->plan(epochs);
+  arena_.execute([&] {
+    // Built inside the arena so that the graph's tasks run there.
+    graph_ = std::make_unique<tbb::flow::graph>();
+    for (const RowStage& stage : stages_) {
+      nodes_.push_back(std::make_unique<StageNode>(*graph_, stage.counters->workers, [this, &stage](ChunkPtr chunk) {
+        run_stage(stage, *chunk);
+        return chunk;
+      }));
+      if (nodes_.size() > 1) tbb::flow::make_edge(*nodes_[nodes_.size() - 2], *nodes_.back());
+    }
+    sequencer_ = std::make_unique<tbb::flow::sequencer_node<ChunkPtr>>(
+        *graph_, [](const ChunkPtr& chunk) { return static_cast<std::size_t>(chunk->seq); });
+    sink_ = std::make_unique<tbb::flow::function_node<ChunkPtr>>(
+        *graph_, tbb::flow::serial, [this](ChunkPtr chunk) {
+          done_.push(std::move(chunk));
+          return tbb::flow::continue_msg();
+        });
+    if (!nodes_.empty()) tbb::flow::make_edge(*nodes_.back(), *sequencer_);
+    tbb::flow::make_edge(*sequencer_, *sink_);
+  });
+  credits_.release(2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2);
+  feeder_ = std::thread([this, epochs] { feed(epochs); });
+}
+
+void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
+  std::uint64_t seq = 0;
+  bool failed = false;
+  for (std::uint64_t epoch = 0; !failed && (!epochs || epoch < *epochs); ++epoch) {
+    bool begun = false;
+    for (bool over = false; !over && !failed;) {
+      if (!credits_.acquire()) return;
+      auto chunk = std::make_shared<Chunk>();
+      chunk->seq = seq++;
+      chunk->epoch = epoch;
+      chunk->samples.reserve(rows_per_task_);
+      std::exception_ptr failure;
+      try {
+        if (!begun) head_->begin_epoch(epoch);
+        begun = true;
+        while (chunk->samples.size() < rows_per_task_) {
+          auto sample = head_->next();
+          if (!sample) {
+            over = chunk->end_of_epoch = true;
+            break;
+          }
+          chunk->samples.push_back(std::move(*sample));
+        }
+      } catch (const Cancelled&) {
+        return;
+      } catch (...) {
+        // The head failed: the rows read so far go on, then the error in the next row's place.
+        failure = std::make_exception_ptr(wrap_current_exception("source", std::nullopt));
+        failed = chunk->end_of_epoch = true;
+        chunk->samples.emplace_back();
+      }
+      chunk->dropped.assign(chunk->samples.size(), false);
+      chunk->errors.resize(chunk->samples.size());
+      if (failure) chunk->errors.back() = failure;
+      if (nodes_.empty())
+        sequencer_->try_put(std::move(chunk));
+      else
+        nodes_.front()->try_put(std::move(chunk));
+    }
+  }
+}
+
+void ParallelStream::begin_epoch(std::uint64_t epoch) {
+  epoch_ = epoch;
+  epoch_over_ = false;
+  if (current_ && current_->epoch < epoch) current_.reset();
+}
+
+std::optional<Sample> ParallelStream::next() {
+  for (;;) {
+    if (epoch_over_) return std::nullopt;
+    if (current_ && position_ < current_->samples.size()) {
+      std::size_t i = position_++;
+      if (current_->errors[i]) std::rethrow_exception(current_->errors[i]);
+      if (current_->dropped[i]) continue;
+      return std::move(current_->samples[i]);
+    }
+    if (current_ && current_->end_of_epoch) {
+      current_.reset();
+      epoch_over_ = true;
+      continue;
+    }
+    auto chunk = done_.pop();
+    if (!chunk) throw Cancelled{};
+    credits_.release();
+    if ((*chunk)->epoch < epoch_) continue;  // the rest of an epoch the consumer has left
+    current_ = std::move(*chunk);
+    position_ = 0;
+  }
+}
+
+void ParallelStream::cancel() noexcept {
+  cancelled_ = true;
+  credits_.close();
+  done_.abort();
+  head_->cancel();
+}
+
+}  // namespace conveyor::detail

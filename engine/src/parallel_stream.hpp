@@ -1,0 +1,79 @@
+#pragma once
+// ParallelStream: row-wise stages run by a oneTBB flow graph, in order.
+//
+//   feeder thread: head.next() in chunks ─▶ stage 0 (N workers) ─▶ ... ─▶ sequencer ─▶ done queue
+//                  (waits for a credit per chunk)                            next() pops, returns credit
+//
+// Chunks carry rows_per_task rows so the graph's per-message cost is amortised. The credits
+// bound the chunks in flight (backpressure); the sequencer restores the head's order whatever
+// the worker counts. The feeder runs ahead into later epochs, so there is no bubble at an
+// epoch's end. A failing row travels on in its chunk as an error and is thrown by next() in
+// its place.
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "channel.hpp"
+#include "stream.hpp"
+
+namespace conveyor::detail {
+
+/// A row-wise stage: `apply` transforms one sample in place (throws on failure, returns false to
+/// drop the sample). Must be thread-safe: `workers` threads call it at once.
+struct RowStage {
+  std::shared_ptr<StageCounters> counters;
+  std::function<bool(Sample&)> apply;
+};
+
+class ParallelStream final : public Stream {
+ public:
+  /// Reads `head` on its own thread; graphs run in `arena`, which must outlive this stream and be
+  /// initialised before plan(). At most 2 × the arena's concurrency + 2 chunks are in flight.
+  ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task);
+  ~ParallelStream() override;
+
+  /// Appends a stage; only before plan().
+  void add_stage(RowStage stage);
+
+  void plan(std::optional<std::uint64_t> epochs) override;
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override;
+
+ private:
+  struct Chunk;
+  using ChunkPtr = std::shared_ptr<Chunk>;
+  using StageNode = tbb::flow::function_node<ChunkPtr, ChunkPtr>;
+
+  void feed(std::optional<std::uint64_t> epochs);
+  void run_stage(const RowStage& stage, Chunk& chunk) const;
+
+  std::unique_ptr<Stream> head_;
+  tbb::task_arena& arena_;
+  const std::size_t rows_per_task_;
+  std::vector<RowStage> stages_;
+
+  std::unique_ptr<tbb::flow::graph> graph_;
+  std::vector<std::unique_ptr<StageNode>> nodes_;
+  std::unique_ptr<tbb::flow::sequencer_node<ChunkPtr>> sequencer_;
+  std::unique_ptr<tbb::flow::function_node<ChunkPtr>> sink_;
+
+  Semaphore credits_;
+  Channel<ChunkPtr> done_;
+  std::atomic<bool> cancelled_{false};
+  std::thread feeder_;
+
+  // Consumer side, touched only by the thread calling next().
+  ChunkPtr current_;
+  std::size_t position_ = 0;
+  std::uint64_t epoch_ = 0;
+  bool epoch_over_ = false;
+};
+
+}  // namespace conveyor::detail

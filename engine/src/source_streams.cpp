@@ -1,0 +1,74 @@
+#include "source_streams.hpp"
+
+#include "conveyor/error.hpp"
+
+namespace conveyor::detail {
+namespace {
+
+void check_columns(const Row& row, std::size_t columns) {
+  if (row.size() != columns)
+    throw std::runtime_error("returned a row of " + std::to_string(row.size()) + " columns; the dataset has " +
+                             std::to_string(columns));
+}
+
+}  // namespace
+
+SamplerStream::SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size)
+    : sampler_(std::move(sampler)), dataset_size_(dataset_size) {}
+
+void SamplerStream::begin_epoch(std::uint64_t epoch) {
+  try {
+    indices_ = sampler_->indices(dataset_size_, sampler_->epoch() + epoch);
+  } catch (...) {
+    throw wrap_current_exception("sampler", std::nullopt);
+  }
+  position_ = 0;
+}
+
+std::optional<Sample> SamplerStream::next() {
+  if (position_ == indices_.size()) return std::nullopt;
+  Sample sample;
+  sample.index = indices_[position_++];
+  return sample;
+}
+
+RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters) {
+  return {std::move(counters), [source = std::move(source), columns](Sample& sample) {
+            sample.row = source->get(sample.index);
+            check_columns(sample.row, columns);
+            return true;
+          }};
+}
+
+IterableStream::IterableStream(std::shared_ptr<Source> source, std::size_t columns,
+                               std::shared_ptr<StageCounters> counters)
+    : source_(std::move(source)), columns_(columns), counters_(std::move(counters)) {}
+
+void IterableStream::begin_epoch(std::uint64_t) {
+  index_ = 0;
+  if (!started_) {
+    started_ = true;
+    return;
+  }
+  try {
+    source_->reset();
+  } catch (...) {
+    throw wrap_current_exception("source", std::nullopt);
+  }
+}
+
+std::optional<Sample> IterableStream::next() {
+  auto start = Clock::now();
+  try {
+    auto row = source_->next();
+    counters_->busy_ns += elapsed_ns(start);
+    if (!row) return std::nullopt;
+    check_columns(*row, columns_);
+    ++counters_->rows;
+    return Sample{std::move(*row), index_++};
+  } catch (...) {
+    throw wrap_current_exception("source", index_);
+  }
+}
+
+}  // namespace conveyor::detail

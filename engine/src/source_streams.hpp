@@ -1,0 +1,52 @@
+#pragma once
+// The streams that start a pipeline: a sampler's tickets for a random-access source (the rows
+// are fetched by a parallel "source" stage, see fetch_stage), or an iterable source read in order.
+
+#include <memory>
+
+#include "conveyor/sampler.hpp"
+#include "conveyor/source.hpp"
+#include "parallel_stream.hpp"
+#include "stream.hpp"
+
+namespace conveyor::detail {
+
+/// Yields samples with no row, only the index the sampler chose: epoch e reads
+/// sampler.indices(size, sampler.epoch() + e).
+class SamplerStream final : public Stream {
+ public:
+  SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size);
+  void plan(std::optional<std::uint64_t>) override {}
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override {}
+
+ private:
+  std::shared_ptr<const Sampler> sampler_;
+  std::size_t dataset_size_;
+  std::vector<std::size_t> indices_;
+  std::size_t position_ = 0;
+};
+
+/// The stage that turns a ticket into its row: source.get(index), checked to have `columns`
+/// columns.
+RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
+
+/// Reads an iterable source in order; numbers its rows from 0 in each epoch.
+class IterableStream final : public Stream {
+ public:
+  IterableStream(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
+  void plan(std::optional<std::uint64_t>) override {}
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override {}
+
+ private:
+  std::shared_ptr<Source> source_;
+  std::size_t columns_;
+  std::shared_ptr<StageCounters> counters_;
+  std::uint64_t index_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace conveyor::detail

@@ -1,0 +1,102 @@
+#include "structure_streams.hpp"
+
+namespace conveyor::detail {
+
+void RepeatStream::plan(std::optional<std::uint64_t> epochs) {
+  if (count_ < 0 || !epochs)
+    child_->plan(std::nullopt);
+  else
+    child_->plan(*epochs * static_cast<std::uint64_t>(count_));
+}
+
+void RepeatStream::begin_epoch(std::uint64_t epoch) {
+  if (count_ == 0) return;
+  child_epoch_ = count_ < 0 ? 0 : epoch * static_cast<std::uint64_t>(count_);
+  child_->begin_epoch(child_epoch_);
+}
+
+std::optional<Sample> RepeatStream::next() {
+  if (count_ == 0) return std::nullopt;
+  for (bool fresh = false;; fresh = true) {
+    if (auto sample = child_->next()) return sample;
+    // The child's pass is over. A finite repeat ends after its count; an endless one ends only
+    // when a whole pass is empty, which would otherwise spin forever.
+    bool last = count_ < 0 ? fresh : (child_epoch_ + 1) % static_cast<std::uint64_t>(count_) == 0;
+    if (last) return std::nullopt;
+    child_->begin_epoch(++child_epoch_);
+  }
+}
+
+void TakeSkipStream::begin_epoch(std::uint64_t epoch) {
+  child_->begin_epoch(epoch);
+  seen_ = 0;
+}
+
+std::optional<Sample> TakeSkipStream::next() {
+  if (mode_ == Mode::take) {
+    if (seen_ == count_) return std::nullopt;
+    ++seen_;
+    return child_->next();
+  }
+  for (; seen_ < count_; ++seen_)
+    if (!child_->next()) return std::nullopt;
+  return child_->next();
+}
+
+void CombineStream::plan(std::optional<std::uint64_t> epochs) {
+  for (auto& child : children_) child->plan(epochs);
+}
+
+void CombineStream::begin_epoch(std::uint64_t epoch) {
+  epoch_ = epoch;
+  current_ = 0;
+  over_ = false;
+  if (mode_ == Mode::zip)
+    for (auto& child : children_) child->begin_epoch(epoch);
+  else
+    children_[0]->begin_epoch(epoch);
+}
+
+std::optional<Sample> CombineStream::next() {
+  if (over_) return std::nullopt;
+  if (mode_ == Mode::concat) {
+    for (;;) {
+      if (auto sample = children_[current_]->next()) return sample;
+      if (++current_ == children_.size()) {
+        over_ = true;
+        return std::nullopt;
+      }
+      children_[current_]->begin_epoch(epoch_);
+    }
+  }
+  Sample zipped;
+  for (auto& child : children_) {
+    auto sample = child->next();
+    if (!sample) {
+      over_ = true;
+      return std::nullopt;
+    }
+    if (&child == &children_.front()) zipped.index = sample->index;
+    for (auto& column : sample->row) zipped.row.push_back(std::move(column));
+  }
+  return zipped;
+}
+
+void CombineStream::cancel() noexcept {
+  for (auto& child : children_) child->cancel();
+}
+
+Row select_columns(const Row& row, const std::vector<std::size_t>& columns) {
+  Row out;
+  out.reserve(columns.size());
+  for (std::size_t c : columns) out.push_back(row[c]);
+  return out;
+}
+
+std::optional<Sample> ProjectStream::next() {
+  auto sample = child_->next();
+  if (sample) sample->row = select_columns(sample->row, columns_);
+  return sample;
+}
+
+}  // namespace conveyor::detail

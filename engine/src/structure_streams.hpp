@@ -1,0 +1,83 @@
+#pragma once
+// Streams that change which rows flow, not what is in them: repeat, take, skip, zip, concat,
+// and project (a column selection where no parallel stage precedes it).
+
+#include <memory>
+#include <vector>
+
+#include "stream.hpp"
+
+namespace conveyor::detail {
+
+/// Each epoch runs `count` epochs of the child (count*e .. count*e + count-1); count < 0: forever.
+class RepeatStream final : public Stream {
+ public:
+  RepeatStream(std::unique_ptr<Stream> child, std::int64_t count) : child_(std::move(child)), count_(count) {}
+  void plan(std::optional<std::uint64_t> epochs) override;
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override { child_->cancel(); }
+
+ private:
+  std::unique_ptr<Stream> child_;
+  std::int64_t count_;
+  std::uint64_t child_epoch_ = 0;
+};
+
+/// The first `count` rows of each epoch (take) or all but them (skip).
+class TakeSkipStream final : public Stream {
+ public:
+  enum class Mode { take, skip };
+  TakeSkipStream(std::unique_ptr<Stream> child, Mode mode, std::size_t count)
+      : child_(std::move(child)), mode_(mode), count_(count) {}
+  void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override { child_->cancel(); }
+
+ private:
+  std::unique_ptr<Stream> child_;
+  Mode mode_;
+  std::size_t count_;
+  std::size_t seen_ = 0;
+};
+
+/// Rows of several children side by side, until the shortest ends (zip), or one child's epoch
+/// after another's (concat).
+class CombineStream final : public Stream {
+ public:
+  enum class Mode { zip, concat };
+  CombineStream(std::vector<std::unique_ptr<Stream>> children, Mode mode)
+      : children_(std::move(children)), mode_(mode) {}
+  void plan(std::optional<std::uint64_t> epochs) override;
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override;
+
+ private:
+  std::vector<std::unique_ptr<Stream>> children_;
+  Mode mode_;
+  std::uint64_t epoch_ = 0;
+  std::size_t current_ = 0;  // concat: the child being read
+  bool over_ = false;
+};
+
+/// Keeps the columns `columns`, in that order.
+class ProjectStream final : public Stream {
+ public:
+  ProjectStream(std::unique_ptr<Stream> child, std::vector<std::size_t> columns)
+      : child_(std::move(child)), columns_(std::move(columns)) {}
+  void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
+  void begin_epoch(std::uint64_t epoch) override { child_->begin_epoch(epoch); }
+  std::optional<Sample> next() override;
+  void cancel() noexcept override { child_->cancel(); }
+
+ private:
+  std::unique_ptr<Stream> child_;
+  std::vector<std::size_t> columns_;
+};
+
+/// A row of handles to `columns` of `row`, in that order.
+Row select_columns(const Row& row, const std::vector<std::size_t>& columns);
+
+}  // namespace conveyor::detail
