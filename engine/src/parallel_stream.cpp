@@ -32,10 +32,10 @@ ParallelStream::~ParallelStream() {
 void ParallelStream::add_stage(RowStage stage) { stages_.push_back(std::move(stage)); }
 
 void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
-  if (cancelled_.load(std::memory_order_relaxed)) return;
   auto start = Clock::now();
   std::uint64_t rows = 0;
   for (std::size_t i = 0; i < chunk.samples.size(); ++i) {
+    if (cancelled_.load(std::memory_order_relaxed)) break;
     if (chunk.dropped[i] || chunk.errors[i]) continue;
     try {
       chunk.dropped[i] = !stage.apply(chunk.samples[i]);
@@ -137,7 +137,9 @@ std::optional<Sample> ParallelStream::next() {
       continue;
     }
     auto chunk = done_.pop();
-    if (!chunk) throw Cancelled{};
+    // A chunk that passed a stage after cancel() may hold rows the stage skipped; the pop
+    // synchronises with that stage, so the flag is seen here.
+    if (!chunk || cancelled_) throw Cancelled{};
     credits_.release();
     if ((*chunk)->epoch < epoch_) continue;  // the rest of an epoch the consumer has left
     current_ = std::move(*chunk);

@@ -1,0 +1,183 @@
+// Every Dataset operation: what rows and columns come out, and the sizes it reports.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "common/pipelines.hpp"
+
+namespace conveyor {
+namespace {
+
+using testing::CountingStream;
+using testing::RangeSource;
+using testing::read_all;
+
+Dataset ordered(std::size_t n) { return GeneratorDataset(RangeSource{n}, {"index"}, {.shuffle = false}); }
+
+// Row i is {index i, square i*i}.
+Dataset squares(std::size_t n) {
+  return GeneratorDataset(function_source(n,
+                                          [](std::size_t i) {
+                                            auto v = static_cast<std::int64_t>(i);
+                                            return Row{Tensor::scalar(v), Tensor::scalar(v * v)};
+                                          }),
+                          {"index", "square"}, {.shuffle = false});
+}
+
+TEST(TakeSkipTest, TakeKeepsTheFirstRowsOfEachEpoch) {
+  auto ds = ordered(10).take(3);
+  EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(ds.get_dataset_size(), 3u);
+}
+
+TEST(TakeSkipTest, SkipDropsTheFirstRowsOfEachEpoch) {
+  auto ds = ordered(5).skip(3);
+  EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{3, 4, 3, 4}));
+  EXPECT_EQ(ds.get_dataset_size(), 2u);
+  EXPECT_EQ(ordered(5).skip(9).get_dataset_size(), 0u);
+}
+
+TEST(FilterTest, KeepsRowsThatPassInOrder) {
+  auto ds = ordered(20).filter([](const Row& r) { return r[0].item<std::int64_t>() % 3 == 0; }, {}, 2).batch(4);
+  EXPECT_EQ(read_all(ds.iterate()), (std::vector<std::int64_t>{0, 3, 6, 9, 12, 15, 18}));
+  EXPECT_EQ(ds.get_dataset_size(), std::nullopt);
+}
+
+TEST(MapTest, ReplacesInputColumnsInPlace) {
+  auto ds = squares(4).map([](Row r) { return Row{Tensor::scalar<double>(r[0].item<std::int64_t>() + 0.5)}; }, {"square"});
+  EXPECT_EQ(ds.column_names(), (std::vector<std::string>{"index", "square"}));
+  auto b = ds.iterate().next();
+  EXPECT_EQ((*b)["square"].dtype(), DType::f64);
+  EXPECT_EQ((*b)["index"].item<std::int64_t>(), 0);
+}
+
+TEST(MapTest, DefaultsToTheFirstColumn) {
+  auto ds = squares(3).map([](Row r) { return Row{Tensor::scalar<std::int64_t>(-r[0].item<std::int64_t>())}; });
+  EXPECT_EQ(read_all(ds.iterate(), "index"), (std::vector<std::int64_t>{0, -1, -2}));
+}
+
+TEST(MapTest, OutputColumnsMayDifferInNumber) {
+  auto split = [](Row r) {
+    auto v = r[0].item<std::int64_t>();
+    return Row{Tensor::scalar(v / 10), Tensor::scalar(v % 10)};
+  };
+  auto ds = squares(20).map(split, {"square"}, {"tens", "ones"});
+  EXPECT_EQ(ds.column_names(), (std::vector<std::string>{"index", "tens", "ones"}));
+  auto values = read_all(ds.take(5).iterate(), "ones");
+  EXPECT_EQ(values, (std::vector<std::int64_t>{0, 1, 4, 9, 6}));
+}
+
+TEST(MapTest, AppliesAListOfOpsInOrder) {
+  RowOp add_one = [](Row r) { return Row{Tensor::scalar(r[0].item<std::int64_t>() + 1)}; };
+  RowOp times_ten = [](Row r) { return Row{Tensor::scalar(r[0].item<std::int64_t>() * 10)}; };
+  EXPECT_EQ(read_all(ordered(3).map({add_one, times_ten}).iterate()), (std::vector<std::int64_t>{10, 20, 30}));
+}
+
+TEST(MapTest, ChainedMapsAfterABatchRunOnBatches) {
+  RowOp sum = [](Row r) {
+    auto v = r[0].view<std::int64_t>();
+    return Row{Tensor::scalar<std::int64_t>(std::accumulate(v.begin(), v.end(), std::int64_t{0}))};
+  };
+  EXPECT_EQ(read_all(ordered(6).batch(3).map(sum, {}, {}, 2).iterate()), (std::vector<std::int64_t>{3, 12}));
+}
+
+TEST(MapTest, UnknownColumnIsRejectedWhenBuilt) {
+  EXPECT_THROW(ordered(3).map([](Row r) { return r; }, {"nope"}), std::invalid_argument);
+}
+
+TEST(ProjectRenameTest, ProjectReordersAndDropsColumns) {
+  auto ds = squares(3).project({"square"});
+  EXPECT_EQ(ds.column_names(), (std::vector<std::string>{"square"}));
+  EXPECT_EQ(read_all(ds.iterate(), "square"), (std::vector<std::int64_t>{0, 1, 4}));
+  auto after_batch = squares(4).batch(2).project({"square", "index"});
+  auto b = after_batch.iterate().next();
+  EXPECT_EQ(b->column_names(), (std::vector<std::string>{"square", "index"}));
+  EXPECT_EQ((*b)[0].view<std::int64_t>()(1), 1);
+}
+
+TEST(ProjectRenameTest, RenameChangesOnlyNames) {
+  auto ds = squares(3).rename({"square"}, {"sq"});
+  EXPECT_EQ(ds.column_names(), (std::vector<std::string>{"index", "sq"}));
+  EXPECT_EQ(read_all(ds.iterate(), "sq"), (std::vector<std::int64_t>{0, 1, 4}));
+  EXPECT_THROW(ds.rename({"index"}, {"sq"}), std::invalid_argument);
+}
+
+TEST(RepeatTest, RepeatsThePipelineAboveWithinAnEpoch) {
+  auto ds = ordered(3).repeat(2);
+  EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(ds.get_dataset_size(), 6u);
+}
+
+TEST(RepeatTest, BatchesSpanRepetitionsWhenRepeatComesFirst) {
+  EXPECT_EQ(testing::batch_sizes(ordered(5).repeat(2).batch(4, true).iterate()), (std::vector<std::int64_t>{4, 4}));
+  EXPECT_EQ(testing::batch_sizes(ordered(5).batch(4, true).repeat(2).iterate()), (std::vector<std::int64_t>{4, 4}));
+  EXPECT_EQ(testing::batch_sizes(ordered(5).batch(4).repeat(2).iterate()), (std::vector<std::int64_t>{4, 1, 4, 1}));
+}
+
+TEST(RepeatTest, EndlessRepeatKeepsGoingAndEndsOnEmptyInput) {
+  auto it = ordered(3).repeat().iterate();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(it.next());
+  EXPECT_EQ(ordered(3).repeat().get_dataset_size(), std::nullopt);
+  EXPECT_TRUE(read_all(ordered(0).repeat().iterate()).empty());
+}
+
+TEST(RepeatTest, ReshufflesEachRepetition) {
+  auto values = read_all(GeneratorDataset(RangeSource{50}, {"index"}, {.seed = 4}).repeat(2).iterate());
+  EXPECT_NE(std::vector<std::int64_t>(values.begin(), values.begin() + 50),
+            std::vector<std::int64_t>(values.begin() + 50, values.end()));
+}
+
+TEST(ZipTest, PutsRowsSideBySideAndEndsWithTheShortest) {
+  auto ds = ordered(5).zip({squares(3).rename({"index", "square"}, {"i2", "sq"})});
+  EXPECT_EQ(ds.column_names(), (std::vector<std::string>{"index", "i2", "sq"}));
+  EXPECT_EQ(read_all(ds.iterate(2), "sq"), (std::vector<std::int64_t>{0, 1, 4, 0, 1, 4}));
+  EXPECT_EQ(read_all(ds.iterate(2), "index"), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(ds.get_dataset_size(), 3u);
+}
+
+TEST(ZipTest, RejectsDuplicateColumnNames) { EXPECT_THROW(ordered(3).zip({ordered(3)}), std::invalid_argument); }
+
+TEST(ConcatTest, ReadsOneDatasetAfterAnother) {
+  auto ds = ordered(3).concat({ordered(2)});
+  EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 0, 1, 2, 0, 1}));
+  EXPECT_EQ(ds.get_dataset_size(), 5u);
+  EXPECT_THROW(ordered(3).concat({squares(3)}), std::invalid_argument);
+}
+
+TEST(IterableSourceTest, ReadsEachPassAfterReset) {
+  auto ds = GeneratorDataset(CountingStream{4}, {"index"}).map([](Row r) { return r; }, {}, {}, 2);
+  EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{0, 1, 2, 3, 0, 1, 2, 3}));
+  EXPECT_EQ(ds.get_dataset_size(), std::nullopt);
+  EXPECT_EQ(read_all(GeneratorDataset(CountingStream{9}, {"index"}, {.num_samples = 2}).iterate()),
+            (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST(IterableSourceTest, CannotBeShuffledOrSampled) {
+  EXPECT_THROW(GeneratorDataset(CountingStream{4}, {"index"}, {.shuffle = true}), std::invalid_argument);
+  EXPECT_THROW(GeneratorDataset(CountingStream{4}, {"index"}, {.num_shards = 2, .shard_id = 0}), std::invalid_argument);
+}
+
+TEST(DatasetSizeTest, FollowsSamplerOptions) {
+  EXPECT_EQ(GeneratorDataset(RangeSource{10}, {"index"}, {.num_samples = 4}).get_dataset_size(), 4u);
+  EXPECT_EQ(GeneratorDataset(RangeSource{10}, {"index"}, {.num_shards = 3, .shard_id = 0}).get_dataset_size(), 4u);
+  EXPECT_EQ(ordered(10).batch(3).get_dataset_size(), 4u);
+  EXPECT_EQ(ordered(10).batch(3, true).get_dataset_size(), 3u);
+}
+
+TEST(OutputSpecTest, ReportsShapesAndTypesOfTheFirstOutput) {
+  auto ds = squares(10).map([](Row) { return Row{Tensor::zeros(DType::f32, {3, 2})}; }, {"square"}).batch(4);
+  EXPECT_EQ(ds.output_shapes(), (std::vector<Shape>{{4}, {4, 3, 2}}));
+  EXPECT_EQ(ds.output_types(), (std::vector<DType>{DType::i64, DType::f32}));
+}
+
+TEST(OptionsTest, ConflictingOptionsAreRejectedWhenBuilt) {
+  auto sampler = std::make_shared<SequentialSampler>();
+  EXPECT_THROW(GeneratorDataset(RangeSource{3}, {"index"}, {.shuffle = true, .sampler = sampler}), std::invalid_argument);
+  EXPECT_THROW(GeneratorDataset(RangeSource{3}, {"index"}, {.num_shards = 2}), std::invalid_argument);
+  EXPECT_THROW(GeneratorDataset(RangeSource{3}, {"index"}, {.num_shards = 2, .shard_id = 2}), std::invalid_argument);
+  EXPECT_THROW(ordered(3).batch(0), std::invalid_argument);
+  EXPECT_THROW(ordered(3).shuffle(1), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace conveyor

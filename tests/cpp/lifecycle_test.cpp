@@ -1,0 +1,142 @@
+// A running pipeline's life: backpressure, running ahead across epochs, stats, and teardown.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "common/pipelines.hpp"
+
+namespace conveyor {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RangeSource;
+using testing::settled;
+using testing::thread_count;
+
+Dataset counted(RangeSource source, std::size_t workers) {
+  return GeneratorDataset(source, {"index"}, {.shuffle = false, .num_parallel_workers = workers})
+      .map([](Row r) { return r; }, {}, {}, workers)
+      .batch(8);
+}
+
+TEST(BackpressureTest, AStalledConsumerHoldsTheReadRowsBounded) {
+  RangeSource source{100000};
+  auto it = counted(source, 2).iterate();
+  ASSERT_TRUE(it.next());
+  auto calls = [&] { return source.calls->load(); };
+  std::size_t stalled = settled(calls);
+  // Prefetched batches plus chunks in flight, with room to spare: far below the dataset.
+  std::size_t bound = (config().prefetch_size + 2) * 8 + (2 * 2 + 2 + 2) * config().rows_per_task;
+  EXPECT_LE(stalled, bound);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(calls(), stalled) << "the pipeline kept reading while nobody consumed";
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(it.next());
+  EXPECT_GT(calls(), stalled) << "reading resumes with the consumer";
+}
+
+TEST(EpochTest, TheNextEpochStartsBeforeTheLastBatchIsConsumed) {
+  RangeSource source{40};
+  auto it = counted(source, 2).iterate(2);
+  ASSERT_TRUE(it.next());
+  // 40 rows per epoch: once the pipeline has settled with only one batch consumed, the reader
+  // has gone on into the second epoch rather than waiting at the boundary.
+  EXPECT_GT(settled([&] { return source.calls->load(); }), 40u);
+}
+
+TEST(TeardownTest, DestroyingMidEpochReturnsPromptlyAThousandTimes) {
+  auto ds = counted(RangeSource{1000000}, 2);
+  for (int i = 0; i < 1000; ++i) {
+    auto it = ds.iterate(-1);
+    ASSERT_TRUE(it.next());
+    auto start = std::chrono::steady_clock::now();
+    { auto doomed = std::move(it); }
+    ASSERT_LT(std::chrono::steady_clock::now() - start, 1s) << "teardown " << i << " was slow";
+  }
+}
+
+TEST(TeardownTest, DestroyingWhileAMapIsBusyWaitsOnlyForThatCall) {
+  auto ds = GeneratorDataset(RangeSource{1000}, {"index"}).map([](Row r) {
+    std::this_thread::sleep_for(50ms);
+    return r;
+  }, {}, {}, 2);
+  auto it = ds.iterate();
+  ASSERT_TRUE(it.next());
+  auto start = std::chrono::steady_clock::now();
+  { auto doomed = std::move(it); }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+TEST(TeardownTest, DestroyingBeforeReadingAnythingIsFine) {
+  for (int i = 0; i < 100; ++i) auto it = counted(RangeSource{1000}, 2).iterate(3);
+}
+
+TEST(TeardownTest, NoThreadsAccumulateAcrossPipelines) {
+  auto run = [] {
+    auto it = counted(RangeSource{1000}, 2).iterate(-1);
+    it.next();
+  };
+  auto failing = [] {
+    auto it = GeneratorDataset(RangeSource{100}, {"index"})
+                  .map([](Row) -> Row { throw std::runtime_error("x"); }, {}, {}, 2)
+                  .iterate();
+    EXPECT_THROW(it.next(), Error);
+  };
+  run();
+  failing();
+  int after_first = thread_count();
+  for (int i = 0; i < 200; ++i) {
+    run();
+    failing();
+  }
+  EXPECT_LE(thread_count(), after_first);
+}
+
+TEST(StatsTest, CountsRowsAndTimePerStage) {
+  auto ds = GeneratorDataset(RangeSource{256}, {"index"}, {.num_parallel_workers = 2})
+                .map([](Row r) {
+                  std::this_thread::sleep_for(100us);
+                  return r;
+                }, {}, {}, 2)
+                .batch(32);
+  auto it = ds.iterate();
+  while (it.next()) {
+  }
+  auto stats = it.stats();
+  std::vector<std::string> names;
+  for (const auto& s : stats) names.push_back(s.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"source", "map[0]", "batch", "output"}));
+  EXPECT_EQ(stats[0].rows, 256u);
+  EXPECT_EQ(stats[0].workers, 2u);
+  EXPECT_EQ(stats[1].rows, 256u);
+  EXPECT_GE(stats[1].busy, 256 * 100us);
+  EXPECT_EQ(stats[2].rows, 8u);
+  EXPECT_EQ(stats[3].rows, 8u);
+  // The map is the bottleneck: the batch stage spends its time waiting for it.
+  EXPECT_GT(stats[2].wait_input, stats[2].busy);
+}
+
+TEST(SourceTest, ConcurrentGetsFromTheEngineSeeEveryIndexOnce) {
+  struct Recording {
+    std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+    std::shared_ptr<std::multiset<std::size_t>> seen = std::make_shared<std::multiset<std::size_t>>();
+    std::shared_ptr<std::set<std::thread::id>> threads = std::make_shared<std::set<std::thread::id>>();
+    std::size_t size() const { return 2000; }
+    Row get(std::size_t i) const {
+      std::this_thread::sleep_for(20us);
+      std::lock_guard lock(*mutex);
+      seen->insert(i);
+      threads->insert(std::this_thread::get_id());
+      return {Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(i))};
+    }
+  };
+  Recording source;
+  auto values = testing::read_all(GeneratorDataset(source, {"index"}, {.num_parallel_workers = 4}).batch(50).iterate());
+  EXPECT_EQ(values.size(), 2000u);
+  EXPECT_EQ(source.seen->size(), 2000u);
+  EXPECT_EQ(std::set<std::size_t>(source.seen->begin(), source.seen->end()).size(), 2000u);
+  EXPECT_GT(source.threads->size(), 1u) << "get() was never called concurrently";
+}
+
+}  // namespace
+}  // namespace conveyor
