@@ -81,7 +81,7 @@ Tensor Tensor::zeros(DType dtype, Shape shape) {
 
 Tensor Tensor::bytes(std::string_view text) {
   Tensor t = empty(DType::bytes, {static_cast<std::int64_t>(text.size())});
-  std::memcpy(t.data_, text.data(), text.size());
+  if (!text.empty()) std::memcpy(t.data_, text.data(), text.size());
   return t;
 }
 
@@ -94,9 +94,9 @@ Tensor Tensor::from_memory(void* data, DType dtype, Shape shape, Strides strides
     throw std::invalid_argument("conveyor: " + std::to_string(strides.size()) + " strides for shape " +
                                 to_string(shape));
   for (auto stride : strides)
-    if (stride % static_cast<std::int64_t>(itemsize(dtype)) != 0)
+    if (stride < 0 || stride % static_cast<std::int64_t>(itemsize(dtype)) != 0)
       throw std::invalid_argument("conveyor: stride " + std::to_string(stride) +
-                                  " is not a multiple of the item size of " + std::string(name(dtype)));
+                                  " is negative or not a multiple of the item size of " + std::string(name(dtype)));
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
@@ -111,6 +111,7 @@ std::int64_t Tensor::numel() const noexcept {
 }
 
 bool Tensor::is_contiguous() const noexcept {
+  if (numel() == 0) return true;
   std::int64_t expected = static_cast<std::int64_t>(itemsize(dtype_));
   for (std::size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] != 1 && strides_[i] != expected) return false;
@@ -148,6 +149,9 @@ Tensor Tensor::reshape(Shape shape) const {
   if (!is_contiguous())
     throw std::invalid_argument("conveyor: reshape of a non-contiguous tensor of shape " + to_string(shape_) +
                                 "; call contiguous() first");
+  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t e) { return e < -1; }) ||
+      std::count(shape.begin(), shape.end(), -1) > 1)
+    throw std::invalid_argument("conveyor: bad shape " + to_string(shape) + " for reshape");
   auto inferred = std::find(shape.begin(), shape.end(), -1);
   std::int64_t known = 1;
   for (auto extent : shape)

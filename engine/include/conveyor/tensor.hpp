@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xstrided_view.hpp>
 
 #include "conveyor/dtype.hpp"
 
@@ -59,15 +60,15 @@ class Tensor {
     if (shape.empty()) shape = {static_cast<std::int64_t>(values.size())};
     Tensor t = empty(dtype_of<T>(), std::move(shape));
     t.check_numel(values.size());
-    std::memcpy(t.data(), values.data(), values.size_bytes());
+    if (!values.empty()) std::memcpy(t.data(), values.data(), values.size_bytes());
     return t;
   }
   /// A 1-D `bytes` tensor holding a copy of `text` (an encoded image, a string).
   static Tensor bytes(std::string_view text);
   /// Wraps memory conveyor does not own, without copying. `owner` keeps the bytes alive (it is
   /// released when the last view goes, on whichever thread drops it); `strides` in bytes, empty
-  /// for C-contiguous. Throws std::invalid_argument on a negative extent or a stride that is not
-  /// a multiple of the item size.
+  /// for C-contiguous. Throws std::invalid_argument on a negative extent or stride, or a stride
+  /// that is not a multiple of the item size.
   static Tensor from_memory(void* data, DType dtype, Shape shape, Strides strides,
                             std::shared_ptr<void> owner);
 
@@ -133,9 +134,13 @@ class Tensor {
       strides[i] = static_cast<std::ptrdiff_t>(strides_[i] / static_cast<std::int64_t>(sizeof(T)));
       if (span != 0) span += static_cast<std::size_t>((shape_[i] - 1) * strides[i]);
     }
-    return xt::adapt(reinterpret_cast<T*>(data_), span, xt::no_ownership(), std::move(shape),
-                     std::move(strides));
+    // A flat adaptor over every element the strides reach, seen through the strides: xtensor's
+    // strided adaptors need their storage to be exactly numel() long, which a view with gaps
+    // is not.
+    auto flat = xt::adapt(reinterpret_cast<T*>(data_), span, xt::no_ownership(), std::vector<std::size_t>{span});
+    return xt::strided_view(std::move(flat), std::move(shape), std::move(strides), 0, xt::layout_type::dynamic);
   }
+
 
  private:
   void check_dtype(DType wanted) const;

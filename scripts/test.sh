@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every test: installs dependencies, builds with warnings as errors (benchmarks included, so
+# they keep compiling), runs the C++ suite under ctest (each test has a timeout), then proves
+# the installed package works by building and running the demo against it with find_package.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh" RelWithDebInfo -DCONVEYOR_WERROR=ON -DCONVEYOR_BUILD_TESTS=ON -DCONVEYOR_BUILD_BENCH=ON
+build="$root/build/relwithdebinfo"
+ctest --test-dir "$build" --output-on-failure --timeout 300
+
+consumer="$build/consumer"
+rm -rf "$consumer"
+cmake -S "$root/samples/stream_demo" -B "$consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$build/install" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+cmake --build "$consumer" -j2 >/dev/null
+"$consumer/stream_demo" --rows 20000 --epochs 1
