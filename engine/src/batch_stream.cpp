@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <oneapi/tbb/parallel_for.h>
+
 #include "conveyor/error.hpp"
 
 namespace conveyor::detail {
@@ -53,8 +55,9 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
 }  // namespace
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
-                         std::size_t pooled_batches, std::shared_ptr<StageCounters> counters)
+                         std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters)
     : child_(std::move(child)),
+      arena_(arena),
       op_(std::move(op)),
       columns_(std::move(columns)),
       pool_(BufferPool::create(pooled_batches * std::max<std::size_t>(columns_.size(), 1))),
@@ -117,7 +120,18 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
     Tensor out = Tensor::from_memory(owner.get(), first.dtype(), std::move(batch_shape), {}, owner);
     if (pad == op_.pads.end()) {
       std::size_t row_bytes = out.nbytes() / rows.size();
-      for (std::size_t i = 0; i < rows.size(); ++i) rows[i].row[column].copy_to(out.data() + i * row_bytes);
+      auto copy = [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) rows[i].row[column].copy_to(out.data() + i * row_bytes);
+      };
+      // Large batches are copied by the arena's workers too: one thread's memcpy is far from
+      // the memory bandwidth, and the workers are idle while the batch stage is the bottleneck.
+      if (nbytes >= kParallelCopyBytes)
+        arena_.execute([&] {
+          tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows.size()),
+                            [&](const tbb::blocked_range<std::size_t>& r) { copy(r.begin(), r.end()); });
+        });
+      else
+        copy(0, rows.size());
     } else {
       fill(out, pad->pad.value);
       for (std::size_t i = 0; i < rows.size(); ++i) {

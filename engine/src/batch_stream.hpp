@@ -3,6 +3,8 @@
 
 #include <memory>
 
+#include <oneapi/tbb/task_arena.h>
+
 #include "buffer_pool.hpp"
 #include "plan.hpp"
 #include "stream.hpp"
@@ -15,8 +17,9 @@ namespace conveyor::detail {
 /// both shapes.
 class BatchStream final : public Stream {
  public:
+  /// Large batches are copied in parallel in `arena`, which must outlive the stream.
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
-              std::size_t pooled_batches, std::shared_ptr<StageCounters> counters);
+              std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters);
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -25,7 +28,10 @@ class BatchStream final : public Stream {
  private:
   Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
 
+  static constexpr std::size_t kParallelCopyBytes = 1 << 20;
+
   std::unique_ptr<Stream> child_;
+  tbb::task_arena& arena_;
   BatchOp op_;
   std::vector<std::string> columns_;
   std::shared_ptr<BufferPool> pool_;

@@ -1,5 +1,7 @@
 #include "buffer_pool.hpp"
 
+#include <iterator>
+
 #include "aligned_memory.hpp"
 
 namespace conveyor::detail {
@@ -16,9 +18,10 @@ std::shared_ptr<void> BufferPool::acquire(std::size_t nbytes) {
   void* buffer = nullptr;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = idle_.find(nbytes); it != idle_.end()) {
-      buffer = it->second;
-      idle_.erase(it);
+    // The most recently returned buffer of the size: the likeliest to still be in cache.
+    if (auto it = idle_.upper_bound(nbytes); it != idle_.begin() && std::prev(it)->first == nbytes) {
+      buffer = std::prev(it)->second;
+      idle_.erase(std::prev(it));
     }
   }
   if (!buffer) buffer = allocate_aligned(nbytes);

@@ -101,7 +101,7 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"));
   } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
     stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
-                                           counter("batch"));
+                                           arena_, counter("batch"));
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
     stream = std::make_unique<RepeatStream>(std::move(stream), op->count);
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {

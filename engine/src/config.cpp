@@ -26,7 +26,6 @@ Config config() {
 
 void set_config(const Config& config) {
   if (config.prefetch_size == 0) throw std::invalid_argument("conveyor: prefetch_size must be at least 1");
-  if (config.rows_per_task == 0) throw std::invalid_argument("conveyor: rows_per_task must be at least 1");
   std::lock_guard lock(defaults().mutex);
   defaults().config = config;
 }

@@ -23,7 +23,8 @@ Execution::Execution(const Node& root, std::int64_t num_epochs)
   int workers = static_cast<int>(compiler.max_workers());
   parallelism_.emplace(tbb::global_control::max_allowed_parallelism,
                        std::max<std::size_t>(workers + 1, tbb::info::default_concurrency()));
-  arena_.initialize(workers, 0);
+  // One slot more for the driver thread, which joins to help copy large batches.
+  arena_.initialize(workers + 1, 1);
   top_->plan(epochs_);
   driver_ = std::thread([this] { drive(); });
 }

@@ -1,5 +1,6 @@
 #include "parallel_stream.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "conveyor/error.hpp"
@@ -30,6 +31,19 @@ ParallelStream::~ParallelStream() {
 }
 
 void ParallelStream::add_stage(RowStage stage) { stages_.push_back(std::move(stage)); }
+
+std::size_t ParallelStream::chunk_rows() const {
+  if (rows_per_task_ != 0) return rows_per_task_;
+  if (stages_.empty()) return kMaxChunkRows;
+  constexpr std::uint64_t kWarmUpRows = 16;
+  constexpr std::int64_t kTargetNs = 200'000;
+  std::uint64_t rows = stages_.front().counters->rows.load(std::memory_order_relaxed);
+  if (rows < kWarmUpRows) return kWarmUpRows;
+  std::int64_t busy = 0;
+  for (const RowStage& stage : stages_) busy += stage.counters->busy_ns.load(std::memory_order_relaxed);
+  std::int64_t per_row = std::max<std::int64_t>(1, busy / static_cast<std::int64_t>(rows));
+  return static_cast<std::size_t>(std::clamp<std::int64_t>(kTargetNs / per_row, 1, kMaxChunkRows));
+}
 
 void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
   auto start = Clock::now();
@@ -84,12 +98,13 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
       auto chunk = std::make_shared<Chunk>();
       chunk->seq = seq++;
       chunk->epoch = epoch;
-      chunk->samples.reserve(rows_per_task_);
+      const std::size_t rows = chunk_rows();
+      chunk->samples.reserve(rows);
       std::exception_ptr failure;
       try {
         if (!begun) head_->begin_epoch(epoch);
         begun = true;
-        while (chunk->samples.size() < rows_per_task_) {
+        while (chunk->samples.size() < rows) {
           auto sample = head_->next();
           if (!sample) {
             over = chunk->end_of_epoch = true;

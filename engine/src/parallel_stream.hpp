@@ -4,7 +4,7 @@
 //   feeder thread: head.next() in chunks ─▶ stage 0 (N workers) ─▶ ... ─▶ sequencer ─▶ done queue
 //                  (waits for a credit per chunk)                            next() pops, returns credit
 //
-// Chunks carry rows_per_task rows so the graph's per-message cost is amortised. The credits
+// Chunks carry several rows so the graph's per-message cost is amortised. The credits
 // bound the chunks in flight (backpressure); the sequencer restores the head's order whatever
 // the worker counts. The feeder runs ahead into later epochs, so there is no bubble at an
 // epoch's end. A failing row travels on in its chunk as an error and is thrown by next() in
@@ -34,8 +34,11 @@ struct RowStage {
 class ParallelStream final : public Stream {
  public:
   /// Reads `head` on its own thread; graphs run in `arena`, which must outlive this stream and be
-  /// initialised before plan(). At most 2 × the arena's concurrency + 2 chunks are in flight.
+  /// initialised before plan(). At most 2 × the arena's concurrency + 2 chunks are in flight, of
+  /// `rows_per_task` rows each (0: sized from the measured cost of a row, at most kMaxChunkRows).
   ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task);
+
+  static constexpr std::size_t kMaxChunkRows = 256;
   ~ParallelStream() override;
 
   /// Appends a stage; only before plan().
@@ -53,6 +56,7 @@ class ParallelStream final : public Stream {
 
   void feed(std::optional<std::uint64_t> epochs);
   void run_stage(const RowStage& stage, Chunk& chunk) const;
+  std::size_t chunk_rows() const;
 
   std::unique_ptr<Stream> head_;
   tbb::task_arena& arena_;

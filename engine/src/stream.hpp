@@ -70,7 +70,10 @@ class Stream {
 class StageClock {
  public:
   explicit StageClock(StageCounters& counters) : counters_(counters), start_(Clock::now()) {}
-  ~StageClock() { counters_.busy_ns += elapsed_ns(start_) - waited_; }
+  ~StageClock() {
+    counters_.busy_ns += elapsed_ns(start_) - waited_;
+    counters_.wait_input_ns += waited_;
+  }
   StageClock(const StageClock&) = delete;
   StageClock& operator=(const StageClock&) = delete;
 
@@ -78,9 +81,7 @@ class StageClock {
   std::optional<Sample> pull(Stream& child) {
     auto start = Clock::now();
     auto sample = child.next();
-    auto waited = elapsed_ns(start);
-    waited_ += waited;
-    counters_.wait_input_ns += waited;
+    waited_ += elapsed_ns(start);
     return sample;
   }
 

@@ -27,7 +27,8 @@ TEST(BackpressureTest, AStalledConsumerHoldsTheReadRowsBounded) {
   auto calls = [&] { return source.calls->load(); };
   std::size_t stalled = settled(calls);
   // Prefetched batches plus chunks in flight, with room to spare: far below the dataset.
-  std::size_t bound = (config().prefetch_size + 2) * 8 + (2 * 2 + 2 + 2) * config().rows_per_task;
+  // (Chunks in flight: 2 × 2 workers + 2, one more in the reader's hands, at most 256 rows each.)
+  std::size_t bound = (config().prefetch_size + 2) * 8 + (2 * 2 + 2 + 1) * 256;
   EXPECT_LE(stalled, bound);
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(calls(), stalled) << "the pipeline kept reading while nobody consumed";

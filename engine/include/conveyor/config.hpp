@@ -17,15 +17,15 @@ struct Config {
   std::size_t prefetch_size = 8;
   /// Workers per parallel stage (source fetch, map); 0 means the number of hardware threads.
   std::size_t num_parallel_workers = 0;
-  /// Rows handed to a worker in one task: large enough to amortise the graph's per-message cost
-  /// (about 1 µs), small enough to keep workers balanced.
-  std::size_t rows_per_task = 16;
+  /// Rows handed to a worker in one task. 0 sizes tasks from the measured cost of a row so that
+  /// each takes about 200 µs (1 to 256 rows): enough to amortise the graph's per-message cost
+  /// (about 1 µs) while keeping workers balanced.
+  std::size_t rows_per_task = 0;
 };
 
 /// The current defaults. Thread-safe.
 Config config();
-/// Replaces the defaults. Thread-safe; throws std::invalid_argument on a zero prefetch_size or
-/// rows_per_task.
+/// Replaces the defaults. Thread-safe; throws std::invalid_argument on a zero prefetch_size.
 void set_config(const Config& config);
 
 }  // namespace conveyor
