@@ -65,6 +65,7 @@ BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
+  epoch_ = epoch;
   batch_number_ = 0;
   epoch_over_ = false;
 }
@@ -83,17 +84,31 @@ std::optional<Sample> BatchStream::next() {
 
   Sample batch;
   batch.index = batch_number_++;
+  if (op_.per_batch_map) rows = map_batch(std::move(rows), batch.index);
   batch.row.reserve(columns_.size());
   for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c));
-  if (op_.per_batch_map) {
-    try {
-      batch.row = op_.per_batch_map(std::move(batch.row));
-    } catch (...) {
-      throw wrap_current_exception("per_batch_map", batch.index);
-    }
-  }
   ++counters_->rows;
   return batch;
+}
+
+std::vector<Sample> BatchStream::map_batch(std::vector<Sample> rows, std::uint64_t batch) const {
+  try {
+    std::vector<Row> in;
+    in.reserve(rows.size());
+    for (Sample& s : rows) in.push_back(std::move(s.row));
+    std::vector<Row> out = op_.per_batch_map(std::move(in), BatchInfo{batch, epoch_});
+    if (out.empty()) throw std::runtime_error("returned no rows");
+    rows.resize(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].size() != columns_.size())
+        throw std::runtime_error("returned a row of " + std::to_string(out[i].size()) + " columns; expected " +
+                                 std::to_string(columns_.size()));
+      rows[i].row = std::move(out[i]);
+    }
+    return rows;
+  } catch (...) {
+    throw wrap_current_exception("per_batch_map", batch);
+  }
 }
 
 Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column) const {

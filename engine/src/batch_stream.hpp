@@ -26,6 +26,7 @@ class BatchStream final : public Stream {
   void cancel() noexcept override { child_->cancel(); }
 
  private:
+  std::vector<Sample> map_batch(std::vector<Sample> rows, std::uint64_t batch) const;
   Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
 
   static constexpr std::size_t kParallelCopyBytes = 1 << 20;
@@ -36,6 +37,7 @@ class BatchStream final : public Stream {
   std::vector<std::string> columns_;
   std::shared_ptr<BufferPool> pool_;
   std::shared_ptr<StageCounters> counters_;
+  std::uint64_t epoch_ = 0;
   std::uint64_t batch_number_ = 0;
   bool epoch_over_ = false;
 };

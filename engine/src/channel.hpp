@@ -37,6 +37,12 @@ class Channel {
     room_.notify_one();
     return value;
   }
+  /// Waits up to `timeout` until pop() would not block.
+  template <class Duration>
+  bool wait_for(Duration timeout) {
+    std::unique_lock lock(mutex_);
+    return ready_.wait_for(lock, timeout, [&] { return !items_.empty() || closed_ || aborted_; });
+  }
   /// No more pushes; pops drain what is there.
   void close() {
     std::lock_guard lock(mutex_);

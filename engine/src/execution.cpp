@@ -45,7 +45,7 @@ void Execution::drive() {
       top_->begin_epoch(epoch);
       while (auto sample = top_->next()) {
         auto start = Clock::now();
-        bool pushed = output_.push(Output{std::move(sample->row), nullptr});
+        bool pushed = output_.push(Output{std::move(sample->row), epoch, nullptr});
         output_counters_->wait_output_ns += elapsed_ns(start);
         if (!pushed) return;
       }
@@ -53,7 +53,7 @@ void Execution::drive() {
   } catch (const Cancelled&) {
     return;
   } catch (...) {
-    output_.push(Output{{}, std::make_exception_ptr(wrap_current_exception("pipeline", std::nullopt))});
+    output_.push(Output{{}, 0, std::make_exception_ptr(wrap_current_exception("pipeline", std::nullopt))});
   }
   output_.close();
 }
@@ -73,6 +73,7 @@ std::optional<Batch> Execution::next() {
     std::rethrow_exception(out->error);
   }
   ++output_counters_->rows;
+  epoch_ = out->epoch;
   return Batch(names_, std::move(out->row));
 }
 

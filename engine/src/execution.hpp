@@ -26,12 +26,15 @@ class Execution {
   ~Execution();
 
   std::optional<Batch> next();
+  bool wait(std::chrono::milliseconds timeout) { return finished_ || output_.wait_for(timeout); }
+  std::uint64_t epoch() const noexcept { return epoch_; }
   std::vector<StageStats> stats() const;
   const std::vector<std::string>& column_names() const noexcept { return *names_; }
 
  private:
   struct Output {
     Row row;
+    std::uint64_t epoch = 0;
     std::exception_ptr error;
   };
   void drive();
@@ -50,6 +53,7 @@ class Execution {
   Channel<Output> output_;
   std::thread driver_;
   bool finished_ = false;
+  std::uint64_t epoch_ = 0;
 };
 
 }  // namespace conveyor::detail

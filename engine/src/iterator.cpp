@@ -10,6 +10,8 @@ Iterator& Iterator::operator=(Iterator&&) noexcept = default;
 Iterator::~Iterator() = default;
 
 std::optional<Batch> Iterator::next() { return execution_->next(); }
+bool Iterator::wait(std::chrono::milliseconds timeout) { return execution_->wait(timeout); }
+std::uint64_t Iterator::epoch() const { return execution_->epoch(); }
 std::vector<StageStats> Iterator::stats() const { return execution_->stats(); }
 const std::vector<std::string>& Iterator::column_names() const { return execution_->column_names(); }
 

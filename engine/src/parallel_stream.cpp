@@ -37,8 +37,10 @@ std::size_t ParallelStream::chunk_rows() const {
   if (stages_.empty()) return kMaxChunkRows;
   constexpr std::uint64_t kWarmUpRows = 16;
   constexpr std::int64_t kTargetNs = 200'000;
+  // Single rows until the cost of a row is known: the first batch is not held up by a chunk
+  // of expensive rows on one worker.
   std::uint64_t rows = stages_.front().counters->rows.load(std::memory_order_relaxed);
-  if (rows < kWarmUpRows) return kWarmUpRows;
+  if (rows < kWarmUpRows) return 1;
   std::int64_t busy = 0;
   for (const RowStage& stage : stages_) busy += stage.counters->busy_ns.load(std::memory_order_relaxed);
   std::int64_t per_row = std::max<std::int64_t>(1, busy / static_cast<std::int64_t>(rows));

@@ -49,7 +49,7 @@ struct ColumnPad {
 struct BatchOp {
   std::size_t batch_size;
   bool drop_remainder;
-  std::function<Row(Row)> per_batch_map;
+  std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> per_batch_map;
   std::vector<ColumnPad> pads;
 };
 struct RepeatOp {

@@ -118,15 +118,30 @@ TEST(BatchCollationTest, PadsColumnsGivenPadInfoToTheLargestRow) {
   EXPECT_EQ(values, (std::vector<std::int32_t>{7, -1, -1, 7, 7, -1, 7, 7, 7}));
 }
 
-TEST(BatchCollationTest, PerBatchMapTransformsCollatedColumns) {
+TEST(BatchCollationTest, PerBatchMapTransformsTheRowsBeforeCollation) {
   BatchOptions options;
-  options.per_batch_map = [](Row columns) {
-    auto doubled = columns[0].clone();
-    for (auto& x : doubled.view<std::int64_t>()) x *= 2;
-    return Row{doubled};
+  options.per_batch_map = [](std::vector<Row> rows, const BatchInfo& info) {
+    // Rows of different lengths are padded here, as MindSpore users do, then tagged.
+    std::vector<Row> out;
+    for (const Row& r : rows) {
+      auto padded = Tensor::zeros(DType::i64, {3});
+      auto v = padded.view<std::int64_t>();
+      for (std::int64_t i = 0; i < r[0].shape()[0]; ++i) v(i) = r[0].view<std::int64_t>()(i);
+      out.push_back({padded, Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(info.batch_num * 10 + info.epoch_num))});
+    }
+    return out;
   };
-  auto ds = GeneratorDataset(RangeSource{6}, {"index"}, {.shuffle = false}).batch(3, false, options);
-  EXPECT_EQ(read_all(ds.iterate()), (std::vector<std::int64_t>{0, 2, 4, 6, 8, 10}));
+  options.output_columns = {"padded", "tag"};
+  auto source = function_source(4, [](std::size_t i) {
+    auto t = Tensor::empty(DType::i64, {static_cast<std::int64_t>(i % 3 + 1)});
+    t.view<std::int64_t>().fill(static_cast<std::int64_t>(i + 1));
+    return Row{t};
+  });
+  auto ds = GeneratorDataset(source, {"seq"}, {.shuffle = false}).batch(2, false, options);
+  EXPECT_EQ(ds.column_names(), (std::vector<std::string>{"padded", "tag"}));
+  EXPECT_EQ(read_all(ds.iterate(2), "padded"),
+            (std::vector<std::int64_t>{1, 0, 0, 2, 2, 0, 3, 3, 3, 4, 0, 0, 1, 0, 0, 2, 2, 0, 3, 3, 3, 4, 0, 0}));
+  EXPECT_EQ(read_all(ds.iterate(2), "tag"), (std::vector<std::int64_t>{0, 0, 10, 10, 1, 1, 11, 11}));
 }
 
 TEST(BatchCollationTest, BytesColumnsOfEqualLengthStack) {

@@ -112,9 +112,9 @@ TEST(StageErrorTest, SamplerErrorIsReported) {
 
 TEST(StageErrorTest, PerBatchMapErrorNamesTheBatch) {
   BatchOptions options;
-  options.per_batch_map = [](Row r) -> Row {
-    if (r[0].view<std::int64_t>()(0) == 4) throw std::runtime_error("bad batch");
-    return r;
+  options.per_batch_map = [](std::vector<Row> rows, const BatchInfo&) {
+    if (rows[0][0].item<std::int64_t>() == 4) throw std::runtime_error("bad batch");
+    return rows;
   };
   auto f = read_until_error(GeneratorDataset(RangeSource{12}, {"index"}, {.shuffle = false}).batch(2, false, options).iterate());
   EXPECT_EQ(f.outputs_before, 2u);

@@ -93,6 +93,24 @@ TEST(TeardownTest, NoThreadsAccumulateAcrossPipelines) {
   EXPECT_LE(thread_count(), after_first);
 }
 
+TEST(IteratorTest, ReportsTheEpochOfEachOutput) {
+  auto it = GeneratorDataset(RangeSource{10}, {"index"}).batch(4).iterate(2);
+  std::vector<std::uint64_t> epochs;
+  while (it.next()) epochs.push_back(it.epoch());
+  EXPECT_EQ(epochs, (std::vector<std::uint64_t>{0, 0, 0, 1, 1, 1}));
+}
+
+TEST(IteratorTest, WaitTellsWhenNextWillNotBlock) {
+  auto slow = GeneratorDataset(RangeSource{10}, {"index"}).map([](Row r) {
+    std::this_thread::sleep_for(300ms);
+    return r;
+  }, {}, {}, 1);
+  auto it = slow.iterate();
+  EXPECT_FALSE(it.wait(10ms));
+  EXPECT_TRUE(it.wait(5s));
+  EXPECT_TRUE(it.next());
+}
+
 TEST(StatsTest, CountsRowsAndTimePerStage) {
   auto ds = GeneratorDataset(RangeSource{256}, {"index"}, {.num_parallel_workers = 2})
                 .map([](Row r) {

@@ -63,11 +63,21 @@ struct PadInfo {
   double value = 0;
 };
 
+/// What a per_batch_map learns about the batch in hand.
+struct BatchInfo {
+  /// The batch's number within its epoch, from 0.
+  std::uint64_t batch_num = 0;
+  /// The epoch, from 0.
+  std::uint64_t epoch_num = 0;
+};
+
 /// Options of batch() beyond its size and drop_remainder.
 struct BatchOptions {
-  /// Applied to the collated columns of each batch (all of them, in column order); must return
-  /// as many columns as output_columns names (the same number, when output_columns is empty).
-  std::function<Row(Row)> per_batch_map;
+  /// Transforms each batch's rows before they are collated (MindSpore's per_batch_map): gets the
+  /// rows, returns the rows to collate (any number), each with as many columns as
+  /// output_columns names (as the input has, when it is empty). Runs on the batch stage's
+  /// thread.
+  std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> per_batch_map;
   std::vector<std::string> output_columns;
   /// Columns whose rows may differ in shape, and how to pad them.
   std::map<std::string, PadInfo> pad_info;

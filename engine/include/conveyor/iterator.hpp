@@ -2,7 +2,9 @@
 /// \file iterator.hpp
 /// Iterator: a running pipeline, read one batch at a time.
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -34,6 +36,14 @@ class Iterator {
   /// is ready. A failure anywhere in the pipeline is thrown here, in order, as a conveyor::Error
   /// naming the stage and sample; after it (and after the end) next() returns nullopt.
   std::optional<Batch> next();
+
+  /// Waits up to `timeout` for next() to have something (an output, an error or the end);
+  /// true when next() will not block. Lets a caller that must stay responsive (Python, to
+  /// Ctrl-C) wait in slices.
+  bool wait(std::chrono::milliseconds timeout);
+
+  /// The epoch (from 0) of the last output next() returned.
+  std::uint64_t epoch() const;
 
   /// Counters of every stage so far (see stats.hpp), upstream first.
   std::vector<StageStats> stats() const;
