@@ -1,0 +1,116 @@
+#include "convert.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace conveyor::python {
+namespace {
+
+DType dtype_from_numpy(const py::dtype& dt) {
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'b') return DType::boolean;
+  if (kind == 'i') {
+    switch (size) {
+      case 1: return DType::i8;
+      case 2: return DType::i16;
+      case 4: return DType::i32;
+      case 8: return DType::i64;
+    }
+  }
+  if (kind == 'u') {
+    switch (size) {
+      case 1: return DType::u8;
+      case 2: return DType::u16;
+      case 4: return DType::u32;
+      case 8: return DType::u64;
+    }
+  }
+  if (kind == 'f') {
+    switch (size) {
+      case 2: return DType::f16;
+      case 4: return DType::f32;
+      case 8: return DType::f64;
+    }
+  }
+  throw std::invalid_argument("NumPy dtype " + std::string(py::str(dt)) + " is not supported");
+}
+
+}  // namespace
+
+std::shared_ptr<void> python_owner(py::object object) {
+  auto* held = new py::object(std::move(object));
+  return std::shared_ptr<void>(held, [](void* p) {
+    if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing left to release into
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(p);
+  });
+}
+
+Tensor tensor_from_python(py::handle value) {
+  if (py::isinstance<py::bytes>(value)) return Tensor::bytes(std::string_view(value.cast<py::bytes>()));
+  if (py::isinstance<py::str>(value)) return Tensor::bytes(value.cast<std::string>());
+  py::array array = py::array::ensure(value);
+  if (!array) {
+    PyErr_Clear();
+    throw std::invalid_argument("a value of type " + std::string(py::str(py::type::of(value).attr("__name__"))) +
+                                " is not array-like");
+  }
+  DType dtype;
+  try {
+    dtype = dtype_from_numpy(array.dtype());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(e.what()) + " (a value of type " +
+                                std::string(py::str(py::type::of(value).attr("__name__"))) + ")");
+  }
+  Shape shape(array.shape(), array.shape() + array.ndim());
+  Strides strides(array.strides(), array.strides() + array.ndim());
+  bool negative = std::any_of(strides.begin(), strides.end(), [](std::int64_t s) { return s < 0; });
+  bool aligned = std::all_of(strides.begin(), strides.end(),
+                             [&](std::int64_t s) { return s % static_cast<std::int64_t>(itemsize(dtype)) == 0; });
+  if (negative || !aligned) {
+    // Reversed or unaligned views are rare; one contiguous copy makes them ordinary.
+    array = py::array::ensure(array, py::array::c_style | py::array::forcecast);
+    strides.assign(array.strides(), array.strides() + array.ndim());
+  }
+  void* data = const_cast<void*>(array.data());
+  return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides), python_owner(std::move(array)));
+}
+
+Row row_from_python(py::handle value) {
+  Row row;
+  if (py::isinstance<py::tuple>(value)) {
+    auto tuple = value.cast<py::tuple>();
+    row.reserve(tuple.size());
+    for (std::size_t i = 0; i < tuple.size(); ++i) {
+      try {
+        row.push_back(tensor_from_python(tuple[i]));
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("column " + std::to_string(i) + ": " + e.what());
+      }
+    }
+  } else {
+    row.push_back(tensor_from_python(value));
+  }
+  return row;
+}
+
+py::dtype numpy_dtype(DType dtype) {
+  return py::dtype(std::string(dtype == DType::bytes ? "uint8" : name(dtype)));
+}
+
+py::array array_from_tensor(const Tensor& tensor) {
+  auto* held = new Tensor(tensor);
+  py::capsule base(held, [](void* p) { delete static_cast<Tensor*>(p); });
+  std::vector<py::ssize_t> shape(tensor.shape().begin(), tensor.shape().end());
+  std::vector<py::ssize_t> strides(tensor.strides().begin(), tensor.strides().end());
+  return py::array(numpy_dtype(tensor.dtype()), std::move(shape), std::move(strides), tensor.data(), base);
+}
+
+py::tuple arrays_from_row(const Row& row) {
+  py::tuple out(row.size());
+  for (std::size_t i = 0; i < row.size(); ++i) out[i] = array_from_tensor(row[i]);
+  return out;
+}
+
+}  // namespace conveyor::python

@@ -1,0 +1,70 @@
+#include "python_source.hpp"
+
+#include <stdexcept>
+
+#include "convert.hpp"
+
+namespace conveyor::python {
+namespace {
+
+class RandomAccessSource final : public Source {
+ public:
+  RandomAccessSource(py::object object, std::size_t size) : object_(std::move(object)), size_(size) {}
+  std::optional<std::size_t> size() const override { return size_; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t index) const override {
+    py::gil_scoped_acquire gil;
+    return row_from_python(object_.get().attr("__getitem__")(index));
+  }
+  void reset() override {}
+  std::optional<Row> next() override { throw std::logic_error("conveyor: next() on a random-access source"); }
+
+ private:
+  SharedObject object_;
+  std::size_t size_;
+};
+
+// Reads iter(object) each epoch, or iter(object()) for a generator function.
+class IterableSource final : public Source {
+ public:
+  explicit IterableSource(py::object object) : object_(std::move(object)) {}
+  std::optional<std::size_t> size() const override { return std::nullopt; }
+  bool random_access() const noexcept override { return false; }
+  Row get(std::size_t) const override { throw std::logic_error("conveyor: get() on an iterable source"); }
+  void reset() override {
+    py::gil_scoped_acquire gil;
+    iterator_.reset();
+  }
+  std::optional<Row> next() override {
+    py::gil_scoped_acquire gil;
+    if (!iterator_) {
+      const py::object& o = object_.get();
+      py::object iterable = py::hasattr(o, "__iter__") ? o : o();
+      iterator_.emplace(py::iter(iterable));
+    }
+    PyObject* item = PyIter_Next(iterator_->get().ptr());
+    if (!item) {
+      if (PyErr_Occurred()) throw py::error_already_set();
+      return std::nullopt;
+    }
+    return row_from_python(py::reinterpret_steal<py::object>(item));
+  }
+
+ private:
+  SharedObject object_;
+  std::optional<SharedObject> iterator_;
+};
+
+}  // namespace
+
+std::shared_ptr<Source> python_source(py::object object) {
+  if (py::hasattr(object, "__getitem__") && py::hasattr(object, "__len__")) {
+    auto size = py::len(object);
+    return std::make_shared<RandomAccessSource>(std::move(object), size);
+  }
+  if (py::hasattr(object, "__iter__") || PyCallable_Check(object.ptr()))
+    return std::make_shared<IterableSource>(std::move(object));
+  throw std::invalid_argument("conveyor: a source needs __getitem__ and __len__, __iter__, or to be a generator function");
+}
+
+}  // namespace conveyor::python

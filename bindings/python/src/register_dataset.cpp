@@ -1,0 +1,216 @@
+// Datasets and iterators. The GIL is released whenever the engine may wait (next(), teardown,
+// output_shapes) and taken by the engine only to call Python.
+#include <chrono>
+
+#include <pybind11/stl.h>
+
+#include <conveyor/dataset.hpp>
+#include <conveyor/error.hpp>
+
+#include "convert.hpp"
+#include "python_callables.hpp"
+#include "python_source.hpp"
+#include "registry.hpp"
+
+namespace conveyor::python {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A running pipeline as Python holds it.
+class PythonIterator {
+ public:
+  explicit PythonIterator(Iterator iterator) : iterator_(std::make_unique<Iterator>(std::move(iterator))) {}
+  PythonIterator(const PythonIterator&) = delete;
+  PythonIterator& operator=(const PythonIterator&) = delete;
+  ~PythonIterator() { close(); }
+
+  // The next output's columns, or None at the end. Waits in slices with the GIL released, so
+  // that Ctrl-C (or any signal handler that raises) interrupts it.
+  py::object next() {
+    if (!iterator_) return py::none();
+    for (;;) {
+      bool ready;
+      {
+        py::gil_scoped_release release;
+        ready = iterator_->wait(50ms);
+      }
+      if (ready) break;
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    }
+    std::optional<Batch> batch;
+    {
+      py::gil_scoped_release release;
+      batch = iterator_->next();
+    }
+    if (!batch) return py::none();
+    py::list columns;
+    for (const Tensor& column : batch->columns()) columns.append(py::cast(column));
+    return columns;
+  }
+
+  // Stops the pipeline and joins its threads (which may need the GIL to finish a call).
+  void close() {
+    if (!iterator_) return;
+    py::gil_scoped_release release;
+    iterator_.reset();
+  }
+
+  std::uint64_t epoch() const { return iterator_ ? iterator_->epoch() : 0; }
+
+  py::list stats() const {
+    py::list out;
+    if (!iterator_) return out;
+    for (const StageStats& s : iterator_->stats()) {
+      py::dict d;
+      d["name"] = s.name;
+      d["workers"] = s.workers;
+      d["rows"] = s.rows;
+      d["busy_s"] = std::chrono::duration<double>(s.busy).count();
+      d["wait_input_s"] = std::chrono::duration<double>(s.wait_input).count();
+      d["wait_output_s"] = std::chrono::duration<double>(s.wait_output).count();
+      out.append(d);
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Iterator> iterator_;
+};
+
+// Raises conveyor._core.PipelineError for a conveyor::Error, with the stage, the sample and the
+// original Python exception (when Python raised it) as attributes.
+void raise_pipeline_error(const Error& error) {
+  py::object original = py::none();
+  if (error.cause()) {
+    try {
+      std::rethrow_exception(error.cause());
+    } catch (const py::error_already_set& e) {
+      original = e.value();
+    } catch (...) {
+    }
+  }
+  py::object type = py::module_::import("conveyor._core").attr("PipelineError");
+  py::object exception = type(error.what());
+  exception.attr("stage") = error.stage();
+  exception.attr("sample") = error.sample() ? py::object(py::int_(*error.sample())) : py::none();
+  exception.attr("original") = original;
+  PyErr_SetObject(type.ptr(), exception.ptr());
+}
+
+std::vector<RowOp> python_ops(const std::vector<py::object>& operations) {
+  std::vector<RowOp> ops;
+  for (const auto& op : operations) ops.push_back(python_op(op));
+  return ops;
+}
+
+std::shared_ptr<const Sampler> sampler_from(py::object sampler) {
+  if (sampler.is_none()) return nullptr;
+  if (py::isinstance<Sampler>(sampler)) return sampler.cast<std::shared_ptr<Sampler>>();
+  return python_sampler(std::move(sampler));
+}
+
+}  // namespace
+
+void register_dataset(py::module_& m) {
+  m.attr("PipelineError") =
+      py::reinterpret_steal<py::object>(PyErr_NewException("conveyor._core.PipelineError", PyExc_RuntimeError, nullptr));
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      raise_pipeline_error(e);
+    }
+  });
+
+  py::class_<PythonIterator>(m, "Iterator")
+      .def("next", &PythonIterator::next, "The next output's columns, or None after the last epoch.")
+      .def("close", &PythonIterator::close, "Stops the pipeline; returns once its threads are gone.")
+      .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")
+      .def("stats", &PythonIterator::stats, "Per-stage counters, upstream first.");
+
+  py::class_<Dataset>(m, "Dataset")
+      .def_property_readonly("column_names", &Dataset::column_names)
+      .def("get_dataset_size", &Dataset::get_dataset_size)
+      .def("output_shapes",
+           [](const Dataset& d) {
+             py::gil_scoped_release release;
+             return d.output_shapes();
+           })
+      .def("output_types",
+           [](const Dataset& d) {
+             std::vector<DType> types;
+             {
+               py::gil_scoped_release release;
+               types = d.output_types();
+             }
+             py::list out;
+             for (DType t : types) out.append(numpy_dtype(t));
+             return out;
+           })
+      .def("shuffle", &Dataset::shuffle, py::arg("buffer_size"))
+      .def(
+          "map",
+          [](const Dataset& d, const std::vector<py::object>& operations, std::vector<std::string> input_columns,
+             std::vector<std::string> output_columns, std::optional<std::size_t> num_parallel_workers) {
+            return d.map(python_ops(operations), std::move(input_columns), std::move(output_columns),
+                         num_parallel_workers);
+          },
+          py::arg("operations"), py::arg("input_columns"), py::arg("output_columns"),
+          py::arg("num_parallel_workers") = py::none())
+      .def(
+          "filter",
+          [](const Dataset& d, py::object predicate, std::vector<std::string> input_columns,
+             std::optional<std::size_t> num_parallel_workers) {
+            return d.filter(python_predicate(std::move(predicate)), std::move(input_columns), num_parallel_workers);
+          },
+          py::arg("predicate"), py::arg("input_columns"), py::arg("num_parallel_workers") = py::none())
+      .def(
+          "batch",
+          [](const Dataset& d, std::size_t batch_size, bool drop_remainder, py::object per_batch_map,
+             std::vector<std::string> output_columns,
+             std::map<std::string, std::pair<std::vector<std::int64_t>, double>> pad_info) {
+            BatchOptions options;
+            if (!per_batch_map.is_none()) options.per_batch_map = python_batch_map(std::move(per_batch_map));
+            options.output_columns = std::move(output_columns);
+            for (auto& [column, pad] : pad_info) options.pad_info[column] = PadInfo{pad.first, pad.second};
+            return d.batch(batch_size, drop_remainder, std::move(options));
+          },
+          py::arg("batch_size"), py::arg("drop_remainder") = false, py::arg("per_batch_map") = py::none(),
+          py::arg("output_columns") = std::vector<std::string>{},
+          py::arg("pad_info") = std::map<std::string, std::pair<std::vector<std::int64_t>, double>>{})
+      .def("repeat", &Dataset::repeat, py::arg("count") = -1)
+      .def("take", &Dataset::take, py::arg("count"))
+      .def("skip", &Dataset::skip, py::arg("count"))
+      .def("project", &Dataset::project, py::arg("columns"))
+      .def("rename", &Dataset::rename, py::arg("input_columns"), py::arg("output_columns"))
+      .def("zip", &Dataset::zip, py::arg("others"))
+      .def("concat", &Dataset::concat, py::arg("others"))
+      .def(
+          "iterate",
+          [](const Dataset& d, std::int64_t num_epochs) { return std::make_unique<PythonIterator>(d.iterate(num_epochs)); },
+          py::arg("num_epochs") = 1);
+
+  m.def(
+      "generator_dataset",
+      [](py::object source, std::vector<std::string> column_names, std::optional<bool> shuffle,
+         std::optional<std::uint64_t> seed, std::optional<std::size_t> num_parallel_workers, py::object sampler,
+         std::optional<std::size_t> num_samples, std::optional<std::size_t> num_shards,
+         std::optional<std::size_t> shard_id) {
+        GeneratorOptions options;
+        options.shuffle = shuffle;
+        options.seed = seed;
+        options.num_parallel_workers = num_parallel_workers;
+        options.sampler = sampler_from(std::move(sampler));
+        options.num_samples = num_samples;
+        options.num_shards = num_shards;
+        options.shard_id = shard_id;
+        return GeneratorDataset(python_source(std::move(source)), std::move(column_names), std::move(options));
+      },
+      py::arg("source"), py::arg("column_names"), py::kw_only(), py::arg("shuffle") = py::none(),
+      py::arg("seed") = py::none(), py::arg("num_parallel_workers") = py::none(), py::arg("sampler") = py::none(),
+      py::arg("num_samples") = py::none(), py::arg("num_shards") = py::none(), py::arg("shard_id") = py::none(),
+      "A dataset over a Python source: random access, iterable, or generator function.");
+}
+
+}  // namespace conveyor::python
