@@ -17,3 +17,11 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Python: the build backend and bindings, NumPy, pytest, and torch's CPU build (for the DLPack
+# tests; 2.13.0 is the CPU wheel this kind of machine keeps on disk).
+python=${PYTHON:-python3}
+if ! "$python" -c "import numpy, pytest, scikit_build_core, pybind11, torch" 2>/dev/null; then
+  echo "install-deps: installing Python packages"
+  "$python" -m pip install -q "numpy>=1.22" "pytest>=7" "scikit-build-core>=0.10" "pybind11>=2.12" "torch==2.13.0"
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs dependencies, builds with warnings as errors (benchmarks included, so
-# they keep compiling), runs the C++ suite under ctest (each test has a timeout), then proves
-# the installed package works by building and running the demo against it with find_package.
+# they keep compiling), runs the C++ suite under ctest (each test has a timeout), proves the
+# installed C++ package works by building and running the demo against it with find_package,
+# then installs the Python package and runs the Python suite under pytest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -15,3 +16,7 @@ cmake -S "$root/samples/stream_demo" -B "$consumer" -G Ninja -DCMAKE_BUILD_TYPE=
   -DCMAKE_PREFIX_PATH="$build/install" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
 cmake --build "$consumer" -j2 >/dev/null
 "$consumer/stream_demo" --rows 20000 --epochs 1
+
+python=${PYTHON:-python3}
+"$python" -m pip install --no-build-isolation -q "$root"
+cd "$root" && "$python" -m pytest -q tests/python
