@@ -71,9 +71,16 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     }
   } else if (auto* op = std::get_if<MapOp>(&node.op)) {
     auto stage_counters = counter("map[" + std::to_string(maps_++) + "]", workers(op->workers));
-    add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample) {
+    const std::uint64_t first_op = ops_;
+    ops_ += op->ops.size();
+    add_row_stage(stream, {std::move(stage_counters), [op = *op, seed = config_.seed, first_op](Sample& sample,
+                                                                                               std::uint64_t epoch) {
                              Row values = select_columns(sample.row, op.inputs);
-                             for (const RowOp& f : op.ops) values = f(std::move(values));
+                             OpContext context{seed, epoch, sample.index, first_op};
+                             for (const ContextOp& f : op.ops) {
+                               values = f(std::move(values), context);
+                               ++context.op;
+                             }
                              if (values.size() != op.output_count)
                                throw std::runtime_error("returned " + std::to_string(values.size()) +
                                                         " columns; expected " + std::to_string(op.output_count));
@@ -86,12 +93,12 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
                            }});
   } else if (auto* op = std::get_if<FilterOp>(&node.op)) {
     auto stage_counters = counter("filter[" + std::to_string(filters_++) + "]", workers(op->workers));
-    add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample) {
+    add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample, std::uint64_t) {
                              return op.predicate(select_columns(sample.row, op.inputs));
                            }});
   } else if (auto* op = std::get_if<ProjectOp>(&node.op)) {
     if (dynamic_cast<ParallelStream*>(stream.get()))
-      add_row_stage(stream, {counter("project", 1), [columns = op->columns](Sample& sample) {
+      add_row_stage(stream, {counter("project", 1), [columns = op->columns](Sample& sample, std::uint64_t) {
                                sample.row = select_columns(sample.row, columns);
                                return true;
                              }});

@@ -40,6 +40,7 @@ class Compiler {
   std::vector<std::shared_ptr<StageCounters>> counters_;
   std::size_t max_workers_ = 1;
   std::size_t maps_ = 0;
+  std::uint64_t ops_ = 0;
   std::size_t filters_ = 0;
 };
 

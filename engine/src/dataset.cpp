@@ -109,9 +109,9 @@ Dataset Dataset::shuffle(std::size_t buffer_size) const {
   return Dataset(make_node(detail::ShuffleOp{buffer_size}, {node_}, node_->columns));
 }
 
-Dataset Dataset::map(std::vector<RowOp> ops, std::vector<std::string> input_columns,
+Dataset Dataset::map(std::vector<ContextOp> ops, std::vector<std::string> input_columns,
                      std::vector<std::string> output_columns, std::optional<std::size_t> num_parallel_workers) const {
-  if (ops.empty() || std::any_of(ops.begin(), ops.end(), [](const RowOp& f) { return !f; }))
+  if (ops.empty() || std::any_of(ops.begin(), ops.end(), [](const ContextOp& f) { return !f; }))
     throw std::invalid_argument("conveyor: map needs at least one op, and no empty ones");
   if (num_parallel_workers == 0u) throw std::invalid_argument("conveyor: num_parallel_workers must be >= 1");
   const auto& columns = node_->columns;
@@ -132,6 +132,16 @@ Dataset Dataset::map(std::vector<RowOp> ops, std::vector<std::string> input_colu
     names.push_back(columns[c]);
   }
   return Dataset(make_node(std::move(op), {node_}, std::move(names)));
+}
+
+Dataset Dataset::map(std::vector<RowOp> ops, std::vector<std::string> input_columns,
+                     std::vector<std::string> output_columns, std::optional<std::size_t> num_parallel_workers) const {
+  std::vector<ContextOp> with_context;
+  for (auto& op : ops) {
+    if (!op) throw std::invalid_argument("conveyor: map needs at least one op, and no empty ones");
+    with_context.push_back([op = std::move(op)](Row row, const OpContext&) { return op(std::move(row)); });
+  }
+  return map(std::move(with_context), std::move(input_columns), std::move(output_columns), num_parallel_workers);
 }
 
 Dataset Dataset::map(RowOp op, std::vector<std::string> input_columns, std::vector<std::string> output_columns,

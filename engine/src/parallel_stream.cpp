@@ -54,7 +54,7 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
     if (cancelled_.load(std::memory_order_relaxed)) break;
     if (chunk.dropped[i] || chunk.errors[i]) continue;
     try {
-      chunk.dropped[i] = !stage.apply(chunk.samples[i]);
+      chunk.dropped[i] = !stage.apply(chunk.samples[i], chunk.epoch);
       rows += !chunk.dropped[i];
     } catch (...) {
       chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));

@@ -24,11 +24,11 @@
 
 namespace conveyor::detail {
 
-/// A row-wise stage: `apply` transforms one sample in place (throws on failure, returns false to
-/// drop the sample). Must be thread-safe: `workers` threads call it at once.
+/// A row-wise stage: `apply` transforms one sample of an epoch in place (throws on failure,
+/// returns false to drop the sample). Must be thread-safe: `workers` threads call it at once.
 struct RowStage {
   std::shared_ptr<StageCounters> counters;
-  std::function<bool(Sample&)> apply;
+  std::function<bool(Sample&, std::uint64_t epoch)> apply;
 };
 
 class ParallelStream final : public Stream {

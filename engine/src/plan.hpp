@@ -23,7 +23,7 @@ struct ColumnSource {
   std::size_t index;
 };
 struct MapOp {
-  std::vector<RowOp> ops;
+  std::vector<ContextOp> ops;
   std::vector<std::size_t> inputs;
   std::size_t output_count;
   std::vector<ColumnSource> layout;

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <random>
 
+#include <conveyor/detail/random.hpp>
+
 #include "common/pipelines.hpp"
 
 namespace conveyor {
@@ -45,6 +47,30 @@ TEST_P(OrderTest, SameSeedGivesTheSameShuffleWhateverTheWorkerCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, OrderTest, ::testing::Values(1u, 2u, 8u));
+
+// An op that draws from a generator seeded by its context, as random augmentations do.
+Row noisy(Row row, const OpContext& c) {
+  detail::Rng rng(detail::mix({c.seed, c.epoch, c.sample, c.op}));
+  return {Tensor::scalar<std::int64_t>(row[0].item<std::int64_t>() * 1000 + static_cast<std::int64_t>(rng.below(1000)))};
+}
+
+TEST_P(OrderTest, RandomOpsDrawTheSameNumbersWhateverTheWorkerCount) {
+  std::size_t workers = GetParam();
+  auto run = [](std::size_t w) {
+    return read_all(GeneratorDataset(RangeSource{300}, {"index"}, {.seed = 5, .num_parallel_workers = w})
+                        .map(jittery, {}, {}, w)
+                        .map(std::vector<ContextOp>{noisy, noisy}, {}, {}, w)
+                        .batch(16)
+                        .iterate(2));
+  };
+  auto reference = run(1);
+  EXPECT_EQ(run(workers), reference);
+  // New draws each epoch: the same rows, different noise.
+  std::vector<std::int64_t> first(reference.begin(), reference.begin() + 300), second(reference.begin() + 300, reference.end());
+  std::sort(first.begin(), first.end());
+  std::sort(second.begin(), second.end());
+  EXPECT_NE(first, second);
+}
 
 TEST(ShuffleTest, ReshufflesEachEpochAndCoversEveryRow) {
   auto values = read_all(GeneratorDataset(RangeSource{100}, {"index"}, {.seed = 3}).iterate(2));

@@ -35,6 +35,20 @@ struct Node;
 /// A per-row operation of map(): takes the input columns, returns the output columns. Called
 /// from several worker threads at once, so it must be thread-safe.
 using RowOp = std::function<Row(Row)>;
+/// Where one op meets one row. An op that draws random numbers seeds its generator from all four
+/// (detail::mix in random.hpp): the same seed then gives the same result whatever the worker
+/// count or scheduling, and each epoch gives new draws.
+struct OpContext {
+  /// The configured seed when the iterator started.
+  std::uint64_t seed = 0;
+  std::uint64_t epoch = 0;
+  /// The row's source index.
+  std::uint64_t sample = 0;
+  /// The op's position among all map ops of the pipeline.
+  std::uint64_t op = 0;
+};
+/// A map op that sees its OpContext; thread-safe like RowOp.
+using ContextOp = std::function<Row(Row, const OpContext&)>;
 /// A filter predicate over the input columns; must be thread-safe.
 using Predicate = std::function<bool(const Row&)>;
 
@@ -94,6 +108,10 @@ class Dataset {
   /// Applies `ops` in order to `input_columns` (default: the first column). Their output replaces
   /// the input columns, at the position of the first one, under `output_columns` (default: the
   /// input names). Runs on `num_parallel_workers` threads; order is kept.
+  Dataset map(std::vector<ContextOp> ops, std::vector<std::string> input_columns = {},
+              std::vector<std::string> output_columns = {},
+              std::optional<std::size_t> num_parallel_workers = std::nullopt) const;
+  /// map() with ops that need no context.
   Dataset map(std::vector<RowOp> ops, std::vector<std::string> input_columns = {},
               std::vector<std::string> output_columns = {},
               std::optional<std::size_t> num_parallel_workers = std::nullopt) const;
