@@ -1,5 +1,8 @@
 #include "conveyor/dtype.hpp"
 
+#include <stdexcept>
+#include <string>
+
 namespace conveyor {
 
 std::size_t itemsize(DType dtype) noexcept {
@@ -29,6 +32,13 @@ std::string_view name(DType dtype) noexcept {
     case DType::bytes: return "bytes";
   }
   return "unknown";
+}
+
+DType dtype_named(std::string_view wanted) {
+  for (DType d : {DType::boolean, DType::u8, DType::i8, DType::u16, DType::i16, DType::u32, DType::i32, DType::u64,
+                  DType::i64, DType::f16, DType::f32, DType::f64, DType::bytes})
+    if (name(d) == wanted) return d;
+  throw std::invalid_argument("conveyor: no dtype named '" + std::string(wanted) + "'");
 }
 
 }  // namespace conveyor

@@ -24,6 +24,10 @@ std::size_t itemsize(DType dtype) noexcept;
 /// NumPy's name for the dtype ("float32", "uint8", ...; "bytes" for bytes).
 std::string_view name(DType dtype) noexcept;
 
+/// The dtype NumPy calls `name` ("float32", "uint8", ... and "bytes"); throws
+/// std::invalid_argument for any other name.
+DType dtype_named(std::string_view name);
+
 /// The dtype whose elements are C++ type `T`; undefined for other types.
 template <class T>
 constexpr DType dtype_of() noexcept {
