@@ -1,0 +1,87 @@
+// Per-channel affine maps to float32: Normalize, the fused Normalize + HWC2CHW, and Rescale.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conveyor/ops/color.hpp"
+#include "image.hpp"
+#include "numeric.hpp"
+
+namespace conveyor::ops {
+
+using internal::fail;
+
+namespace {
+
+/// Element layouts normalize() writes.
+enum class Layout { hwc, chw };
+
+/// 1 / std[c], after checking that mean and std hold one value per channel and std > 0.
+std::vector<float> inverse_std(std::string_view op, std::int64_t channels, const std::vector<float>& mean,
+                               const std::vector<float>& std) {
+  const auto count = static_cast<std::size_t>(channels);
+  const std::string per_channel = " but the image has " + std::to_string(channels) + " channel(s)";
+  if (mean.size() != count) fail(op, "mean has " + std::to_string(mean.size()) + " value(s)" + per_channel);
+  if (std.size() != count) fail(op, "std has " + std::to_string(std.size()) + " value(s)" + per_channel);
+  std::vector<float> inverse(count);
+  for (std::size_t c = 0; c < count; ++c) {
+    if (!(std[c] > 0.0f)) fail(op, "std must be positive, got " + std::to_string(std[c]) + " for channel " + std::to_string(c));
+    inverse[c] = 1.0f / std[c];
+  }
+  return inverse;
+}
+
+/// (x - mean[c]) / std[c] for every element of `img`, written in `layout` order.
+Tensor normalize_to(std::string_view op, const Tensor& img, const std::vector<float>& mean,
+                    const std::vector<float>& std, Layout layout) {
+  const auto shape = internal::image_shape(op, img);
+  const std::vector<float> inverse = inverse_std(op, shape.channels, mean, std);
+  const Tensor src = img.contiguous();
+  const bool planar = layout == Layout::chw && shape.rank == 3;
+  Tensor out = Tensor::empty(DType::f32, planar ? Shape{shape.channels, shape.height, shape.width} : img.shape());
+  const std::int64_t pixels = shape.height * shape.width;
+  const std::int64_t channels = shape.channels;
+  // The plane stride is 1 and the pixel stride C for HWC; the other way round for CHW.
+  const std::int64_t pixel_step = planar ? 1 : channels;
+  const std::int64_t channel_step = planar ? pixels : 1;
+  auto* result = reinterpret_cast<float*>(out.data());
+  internal::visit_numeric(op, src.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const auto* in = reinterpret_cast<const T*>(src.data());
+    for (std::int64_t p = 0; p < pixels; ++p) {
+      for (std::int64_t c = 0; c < channels; ++c) {
+        const auto k = static_cast<std::size_t>(c);
+        const float x = internal::convert<float>(in[p * channels + c]);
+        result[p * pixel_step + c * channel_step] = (x - mean[k]) * inverse[k];
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor normalize(const Tensor& img, const std::vector<float>& mean, const std::vector<float>& std) {
+  return normalize_to("normalize", img, mean, std, Layout::hwc);
+}
+
+Tensor normalize_hwc2chw(const Tensor& img, const std::vector<float>& mean, const std::vector<float>& std) {
+  return normalize_to("normalize_hwc2chw", img, mean, std, Layout::chw);
+}
+
+Tensor rescale(const Tensor& t, float rescale, float shift) {
+  if (!t.defined()) fail("rescale", "the input is an undefined tensor");
+  const Tensor src = t.contiguous();
+  Tensor out = Tensor::empty(DType::f32, src.shape());
+  auto* result = reinterpret_cast<float*>(out.data());
+  internal::visit_numeric("rescale", src.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const auto* in = reinterpret_cast<const T*>(src.data());
+    for (std::int64_t i = 0; i < src.numel(); ++i) result[i] = internal::convert<float>(in[i]) * rescale + shift;
+  });
+  return out;
+}
+
+}  // namespace conveyor::ops
