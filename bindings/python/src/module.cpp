@@ -6,5 +6,6 @@ PYBIND11_MODULE(_core, m) {
   conveyor::python::register_config(m);
   conveyor::python::register_tensor(m);
   conveyor::python::register_sampler(m);
+  conveyor::python::register_ops(m);
   conveyor::python::register_dataset(m);
 }

@@ -6,6 +6,7 @@
 
 #include <conveyor/dataset.hpp>
 #include <conveyor/error.hpp>
+#include <conveyor/ops/operator.hpp>
 
 #include "convert.hpp"
 #include "python_callables.hpp"
@@ -98,10 +99,25 @@ void raise_pipeline_error(const Error& error) {
   PyErr_SetObject(type.ptr(), exception.ptr());
 }
 
-std::vector<RowOp> python_ops(const std::vector<py::object>& operations) {
-  std::vector<RowOp> ops;
-  for (const auto& op : operations) ops.push_back(python_op(op));
-  return ops;
+// Python callables take the GIL per call; runs of adjacent native ops are made (and fused) by
+// ops::make_ops and never touch Python.
+std::vector<ContextOp> map_ops(const std::vector<py::object>& operations) {
+  std::vector<ContextOp> out;
+  std::vector<ops::OpSpec> native;
+  auto flush = [&] {
+    for (auto& op : ops::make_ops(native)) out.push_back(std::move(op));
+    native.clear();
+  };
+  for (const auto& op : operations) {
+    if (py::isinstance<ops::OpSpec>(op)) {
+      native.push_back(op.cast<ops::OpSpec>());
+      continue;
+    }
+    flush();
+    out.push_back([f = python_op(op)](Row row, const OpContext&) { return f(std::move(row)); });
+  }
+  flush();
+  return out;
 }
 
 std::shared_ptr<const Sampler> sampler_from(py::object sampler) {
@@ -153,7 +169,7 @@ void register_dataset(py::module_& m) {
           "map",
           [](const Dataset& d, const std::vector<py::object>& operations, std::vector<std::string> input_columns,
              std::vector<std::string> output_columns, std::optional<std::size_t> num_parallel_workers) {
-            return d.map(python_ops(operations), std::move(input_columns), std::move(output_columns),
+            return d.map(map_ops(operations), std::move(input_columns), std::move(output_columns),
                          num_parallel_workers);
           },
           py::arg("operations"), py::arg("input_columns"), py::arg("output_columns"),

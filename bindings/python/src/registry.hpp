@@ -10,6 +10,7 @@ namespace py = pybind11;
 void register_config(py::module_& m);
 void register_tensor(py::module_& m);
 void register_sampler(py::module_& m);
+void register_ops(py::module_& m);
 void register_dataset(py::module_& m);
 
 }  // namespace conveyor::python

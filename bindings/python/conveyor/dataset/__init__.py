@@ -18,6 +18,7 @@ import numpy as np
 from conveyor import _core
 from conveyor._errors import user_facing
 from conveyor.dataset import config
+from conveyor.dataset._native import NativeOperation
 from conveyor.dataset.samplers import (DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                                        SubsetRandomSampler, WeightedRandomSampler)
 
@@ -84,14 +85,16 @@ class Dataset:
         """Applies ``operations`` (a callable or a list of them, in order) to ``input_columns``
         (default: the first column). Each callable receives the columns as NumPy arrays and
         returns an array or a tuple of them; the results replace the input columns under
-        ``output_columns`` (default: the input names). Runs on ``num_parallel_workers`` threads
-        (Python functions hold the GIL while they run). ``python_multiprocessing`` is accepted
+        ``output_columns`` (default: the input names). Operations may be native ops
+        (conveyor.dataset.vision / transforms): adjacent ones run fused without the GIL. Runs on
+        ``num_parallel_workers`` threads (Python functions hold the GIL while they run). ``python_multiprocessing`` is accepted
         and runs in-process for now."""
         _reject(unsupported, "map")
         ops = list(operations) if isinstance(operations, (list, tuple)) else [operations]
         for op in ops:
             if not callable(op):
                 raise TypeError(f"map operations must be callable, not {type(op).__name__}")
+        ops = [op._native if isinstance(op, NativeOperation) else op for op in ops]
         inputs = _names(input_columns) or self.get_col_names()[:1]
         return self._derive(self._core.map(ops, inputs, _names(output_columns), num_parallel_workers))
 
