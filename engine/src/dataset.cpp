@@ -1,6 +1,7 @@
 #include "conveyor/dataset.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
@@ -45,6 +46,9 @@ std::shared_ptr<const Node> make_node(detail::Op op, std::vector<std::shared_ptr
   return std::make_shared<const Node>(Node{std::move(op), std::move(children), std::move(columns)});
 }
 
+// Rows per epoch: nullopt when unknown, kEndless when an epoch never ends.
+constexpr std::size_t kEndless = std::numeric_limits<std::size_t>::max();
+
 std::optional<std::size_t> size_of(const Node& node) {
   auto child = [&](std::size_t i = 0) { return size_of(*node.children[i]); };
   if (auto* op = std::get_if<detail::SourceOp>(&node.op)) {
@@ -53,15 +57,19 @@ std::optional<std::size_t> size_of(const Node& node) {
     if (op->source->random_access()) return detail::make_sampler(op->options, config().seed)->num_samples(*n);
     return op->options.num_samples ? std::min(*n, *op->options.num_samples) : *n;
   }
-  if (std::holds_alternative<detail::FilterOp>(node.op)) return std::nullopt;
+  if (std::holds_alternative<detail::FilterOp>(node.op)) {
+    auto n = child();
+    return n == kEndless ? n : std::nullopt;
+  }
   if (auto* op = std::get_if<detail::BatchOp>(&node.op)) {
     auto n = child();
-    if (!n) return n;
+    if (!n || *n == kEndless) return n;
     return op->drop_remainder ? *n / op->batch_size : (*n + op->batch_size - 1) / op->batch_size;
   }
   if (auto* op = std::get_if<detail::RepeatOp>(&node.op)) {
     auto n = child();
-    if (!n || op->count < 0) return std::nullopt;
+    if (!n || *n == 0 || *n == kEndless) return n;
+    if (op->count < 0) return kEndless;
     return *n * static_cast<std::size_t>(op->count);
   }
   if (auto* op = std::get_if<detail::TakeOp>(&node.op)) {
@@ -70,7 +78,8 @@ std::optional<std::size_t> size_of(const Node& node) {
   }
   if (auto* op = std::get_if<detail::SkipOp>(&node.op)) {
     auto n = child();
-    return n ? std::optional(*n - std::min(*n, op->count)) : std::nullopt;
+    if (!n || *n == kEndless) return n;
+    return *n - std::min(*n, op->count);
   }
   if (std::holds_alternative<detail::ZipOp>(node.op) || std::holds_alternative<detail::ConcatOp>(node.op)) {
     bool zip = std::holds_alternative<detail::ZipOp>(node.op);
@@ -78,7 +87,12 @@ std::optional<std::size_t> size_of(const Node& node) {
     for (std::size_t i = 0; i < node.children.size(); ++i) {
       auto n = child(i);
       if (!n) return std::nullopt;
-      total = !total ? *n : zip ? std::min(*total, *n) : *total + *n;
+      if (!total)
+        total = n;
+      else if (zip)
+        total = std::min(*total, *n);
+      else
+        total = (*total == kEndless || *n == kEndless) ? kEndless : *total + *n;
     }
     return total;
   }
@@ -222,7 +236,12 @@ Iterator Dataset::iterate(std::int64_t num_epochs) const {
 
 const std::vector<std::string>& Dataset::column_names() const { return node_->columns; }
 
-std::optional<std::size_t> Dataset::get_dataset_size() const { return size_of(*node_); }
+std::optional<std::size_t> Dataset::get_dataset_size() const {
+  auto n = size_of(*node_);
+  return n == kEndless ? std::nullopt : n;
+}
+
+bool Dataset::endless() const { return size_of(*node_) == kEndless; }
 
 std::vector<Shape> Dataset::output_shapes() const {
   auto first = iterate(1).next();

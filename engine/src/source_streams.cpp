@@ -46,10 +46,6 @@ IterableStream::IterableStream(std::shared_ptr<Source> source, std::size_t colum
 
 void IterableStream::begin_epoch(std::uint64_t) {
   index_ = 0;
-  if (!started_) {
-    started_ = true;
-    return;
-  }
   try {
     source_->reset();
   } catch (...) {

@@ -32,7 +32,8 @@ class SamplerStream final : public Stream {
 /// columns.
 RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
 
-/// Reads an iterable source in order; numbers its rows from 0 in each epoch.
+/// Reads an iterable source in order, calling reset() before every epoch (the first included,
+/// so that each new pipeline reads from the start); numbers its rows from 0 in each epoch.
 class IterableStream final : public Stream {
  public:
   IterableStream(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
@@ -46,7 +47,6 @@ class IterableStream final : public Stream {
   std::size_t columns_;
   std::shared_ptr<StageCounters> counters_;
   std::uint64_t index_ = 0;
-  bool started_ = false;
 };
 
 }  // namespace conveyor::detail

@@ -118,6 +118,10 @@ TEST(RepeatTest, EndlessRepeatKeepsGoingAndEndsOnEmptyInput) {
   auto it = ordered(3).repeat().iterate();
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(it.next());
   EXPECT_EQ(ordered(3).repeat().get_dataset_size(), std::nullopt);
+  EXPECT_TRUE(ordered(3).repeat().batch(2).endless());
+  EXPECT_FALSE(ordered(0).repeat().endless());
+  EXPECT_EQ(ordered(3).repeat().take(7).get_dataset_size(), 7u);
+  EXPECT_FALSE(ordered(3).repeat(2).endless());
   EXPECT_TRUE(read_all(ordered(0).repeat().iterate()).empty());
 }
 
@@ -150,6 +154,12 @@ TEST(IterableSourceTest, ReadsEachPassAfterReset) {
   EXPECT_EQ(ds.get_dataset_size(), std::nullopt);
   EXPECT_EQ(read_all(GeneratorDataset(CountingStream{9}, {"index"}, {.num_samples = 2}).iterate()),
             (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST(IterableSourceTest, EachNewPipelineReadsFromTheStart) {
+  auto ds = GeneratorDataset(CountingStream{3}, {"index"});
+  EXPECT_EQ(read_all(ds.iterate()), (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_EQ(read_all(ds.iterate()), (std::vector<std::int64_t>{0, 1, 2}));
 }
 
 TEST(IterableSourceTest, CannotBeShuffledOrSampled) {

@@ -88,6 +88,7 @@ void raise_pipeline_error(const Error& error) {
       std::rethrow_exception(error.cause());
     } catch (const py::error_already_set& e) {
       original = e.value();
+      if (e.trace()) PyException_SetTraceback(original.ptr(), e.trace().ptr());
     } catch (...) {
     }
   }
@@ -148,6 +149,7 @@ void register_dataset(py::module_& m) {
   py::class_<Dataset>(m, "Dataset")
       .def_property_readonly("column_names", &Dataset::column_names)
       .def("get_dataset_size", &Dataset::get_dataset_size)
+      .def("endless", &Dataset::endless)
       .def("output_shapes",
            [](const Dataset& d) {
              py::gil_scoped_release release;

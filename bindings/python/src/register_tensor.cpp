@@ -1,6 +1,7 @@
 // conveyor._core.Tensor: a batch column as Python sees it. It exports its memory through the
 // buffer protocol (np.asarray) and DLPack (torch.from_dlpack), both without copying.
 #include <dlpack/dlpack.h>
+#include <pybind11/stl.h>
 
 #include "convert.hpp"
 #include "registry.hpp"

@@ -142,9 +142,11 @@ class Dataset {
 
   /// Output columns, in order.
   const std::vector<std::string>& column_names() const;
-  /// Rows (or batches) per epoch, when known without running the pipeline; unset after a filter
-  /// or an iterable source of unknown length.
+  /// Rows (or batches) per epoch, when known without running the pipeline; unset after a filter,
+  /// over an iterable source of unknown length, and when endless().
   std::optional<std::size_t> get_dataset_size() const;
+  /// True when an epoch never ends (a repeat forever over rows that are there).
+  bool endless() const;
   /// Shapes of the first output (runs the pipeline for one output).
   std::vector<Shape> output_shapes() const;
   /// Dtypes of the first output (runs the pipeline for one output).

@@ -36,8 +36,9 @@ class Source {
   /// so it must be thread-safe. Only for random-access sources.
   virtual Row get(std::size_t index) const = 0;
 
-  /// Starts a new pass over an iterable source; called before every epoch but the first, from
-  /// one thread at a time.
+  /// Starts a new pass over an iterable source; called before every epoch of every pipeline
+  /// (the first included), from one thread at a time. Pipelines over one iterable source share
+  /// its position: read them one after another, not at once.
   virtual void reset() = 0;
   /// The next row of the current pass, or nullopt when the pass is over. Called from one
   /// thread at a time; may block. Only for iterable sources.
@@ -51,8 +52,8 @@ concept RandomAccessSource = requires(const T& t, std::size_t i) {
   { t.get(i) } -> std::convertible_to<Row>;
 };
 
-/// Any type with `next() -> std::optional<Row>`; an optional `reset()` restarts it for the next
-/// epoch (without one, later epochs continue the same stream), an optional `size()` gives the
+/// Any type with `next() -> std::optional<Row>`; an optional `reset()` restarts it before each
+/// epoch (without one, every epoch continues the same stream), an optional `size()` gives the
 /// length of a pass.
 template <class T>
 concept IterableSource = requires(T& t) {

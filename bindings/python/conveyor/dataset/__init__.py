@@ -196,8 +196,11 @@ class Dataset:
 
     def get_dataset_size(self) -> int:
         """Rows (or batches) per epoch; counted by reading an epoch when it cannot be known
-        otherwise (after a filter, or over an iterable source)."""
+        otherwise (after a filter, or over an iterable source). A dataset that repeats forever
+        has no size: ValueError."""
         size = self._core.get_dataset_size()
+        if size is None and self._core.endless():
+            raise ValueError("the dataset repeats forever: an epoch has no size")
         if size is None:
             size = sum(1 for _ in self.create_tuple_iterator(num_epochs=1))
         return size
@@ -274,6 +277,9 @@ class TupleIterator:
     def __init__(self, dataset: Dataset, columns: Optional[List[str]], num_epochs: int, output_numpy: bool):
         names = dataset.get_col_names()
         self._names = columns or names
+        unknown = [c for c in self._names if c not in names]
+        if unknown:
+            raise ValueError(f"no column {unknown[0]!r} (columns: {', '.join(names)})")
         self._select = [names.index(c) for c in self._names]
         self._output_numpy = output_numpy
         self._running = dataset._core.iterate(num_epochs)

@@ -3,6 +3,8 @@ the new value; running ones keep theirs."""
 
 from __future__ import annotations
 
+import os
+
 from conveyor import _core
 
 
@@ -36,4 +38,5 @@ def set_num_parallel_workers(num: int) -> None:
 
 
 def get_num_parallel_workers() -> int:
-    return _core.get_config()["num_parallel_workers"]
+    """The default worker count (the number of hardware threads unless set)."""
+    return _core.get_config()["num_parallel_workers"] or os.cpu_count() or 1
