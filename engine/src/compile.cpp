@@ -1,7 +1,7 @@
 #include "compile.hpp"
 
 #include <stdexcept>
-#include <thread>
+#include <oneapi/tbb/info.h>
 
 #include "batch_stream.hpp"
 #include "parallel_stream.hpp"
@@ -38,7 +38,7 @@ std::shared_ptr<StageCounters> Compiler::counter(std::string name, std::size_t w
 
 std::size_t Compiler::workers(std::optional<std::size_t> requested) {
   std::size_t n = requested.value_or(config_.num_parallel_workers);
-  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  if (n == 0) n = static_cast<std::size_t>(tbb::info::default_concurrency());  // honours affinity masks
   max_workers_ = std::max(max_workers_, n);
   return n;
 }
@@ -65,7 +65,8 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       stream = std::make_unique<SamplerStream>(std::move(sampler), *op->source->size());
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
-      stream = std::make_unique<IterableStream>(op->source, columns, counter("source"));
+      auto reader = op->source->fork();
+      stream = std::make_unique<IterableStream>(reader ? reader : op->source, columns, counter("source"));
       if (op->options.num_samples)
         stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, *op->options.num_samples);
     }

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 
-#include <oneapi/tbb/info.h>
-
 #include "compile.hpp"
+#include "engine_thread.hpp"
 #include "conveyor/error.hpp"
 
 namespace conveyor::detail {
@@ -21,12 +20,14 @@ Execution::Execution(const Node& root, std::int64_t num_epochs)
   counters_.push_back(output_counters_);
 
   int workers = static_cast<int>(compiler.max_workers());
-  parallelism_.emplace(tbb::global_control::max_allowed_parallelism,
-                       std::max<std::size_t>(workers + 1, tbb::info::default_concurrency()));
+  workers_.emplace(static_cast<std::size_t>(workers) + 1);
   // One slot more for the driver thread, which joins to help copy large batches.
   arena_.initialize(workers + 1, 1);
   top_->plan(epochs_);
-  driver_ = std::thread([this] { drive(); });
+  driver_ = std::thread([this] {
+    EngineThreadScope engine_thread;
+    drive();
+  });
 }
 
 Execution::~Execution() {
@@ -45,36 +46,43 @@ void Execution::drive() {
       top_->begin_epoch(epoch);
       while (auto sample = top_->next()) {
         auto start = Clock::now();
-        bool pushed = output_.push(Output{std::move(sample->row), epoch, nullptr});
+        bool pushed = output_.push(Output{std::move(sample->row), epoch, nullptr, false});
         output_counters_->wait_output_ns += elapsed_ns(start);
         if (!pushed) return;
       }
+      if (!output_.push(Output{{}, epoch, nullptr, true})) return;
     }
   } catch (const Cancelled&) {
     return;
   } catch (...) {
-    output_.push(Output{{}, 0, std::make_exception_ptr(wrap_current_exception("pipeline", std::nullopt))});
+    output_.push(Output{{}, 0, std::make_exception_ptr(wrap_current_exception("pipeline", std::nullopt)), false});
   }
   output_.close();
 }
 
-std::optional<Batch> Execution::next() {
-  if (finished_) return std::nullopt;
-  auto start = Clock::now();
-  auto out = output_.pop();
-  output_counters_->wait_input_ns += elapsed_ns(start);
-  if (!out) {
-    finished_ = true;
-    return std::nullopt;
+std::optional<Batch> Execution::next(bool stop_at_epoch_end) {
+  for (;;) {
+    if (finished_) return std::nullopt;
+    auto start = Clock::now();
+    auto out = output_.pop();
+    output_counters_->wait_input_ns += elapsed_ns(start);
+    if (!out) {
+      finished_ = true;
+      return std::nullopt;
+    }
+    if (out->error) {
+      finished_ = true;
+      cancel();
+      std::rethrow_exception(out->error);
+    }
+    epoch_ = out->epoch;
+    if (out->end_of_epoch) {
+      if (stop_at_epoch_end) return std::nullopt;
+      continue;
+    }
+    ++output_counters_->rows;
+    return Batch(names_, std::move(out->row));
   }
-  if (out->error) {
-    finished_ = true;
-    cancel();
-    std::rethrow_exception(out->error);
-  }
-  ++output_counters_->rows;
-  epoch_ = out->epoch;
-  return Batch(names_, std::move(out->row));
 }
 
 std::vector<StageStats> Execution::stats() const {

@@ -6,7 +6,6 @@
 #include <optional>
 #include <thread>
 
-#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include "channel.hpp"
@@ -15,6 +14,7 @@
 #include "conveyor/stats.hpp"
 #include "plan.hpp"
 #include "stream.hpp"
+#include "worker_limit.hpp"
 
 namespace conveyor::detail {
 
@@ -25,27 +25,30 @@ class Execution {
   /// Cancels and joins everything.
   ~Execution();
 
-  std::optional<Batch> next();
+  /// The next output; with `stop_at_epoch_end`, nullopt also at the end of each epoch.
+  std::optional<Batch> next(bool stop_at_epoch_end);
   bool wait(std::chrono::milliseconds timeout) { return finished_ || output_.wait_for(timeout); }
   std::uint64_t epoch() const noexcept { return epoch_; }
+  bool done() const noexcept { return finished_; }
+  /// Stops the pipeline: next() returns nullopt from then on. Thread-safe.
+  void cancel() noexcept;
   std::vector<StageStats> stats() const;
   const std::vector<std::string>& column_names() const noexcept { return *names_; }
 
  private:
+  // A row or batch, the end of an epoch (end_of_epoch), or a failure (error).
   struct Output {
     Row row;
     std::uint64_t epoch = 0;
     std::exception_ptr error;
+    bool end_of_epoch = false;
   };
   void drive();
-  void cancel() noexcept;
 
   Config config_;
   std::shared_ptr<const std::vector<std::string>> names_;
   std::optional<std::uint64_t> epochs_;
-  // Raises the process's TBB worker count so the arena gets all its workers even though no
-  // application thread works in it (the default leaves one core to the application's thread).
-  std::optional<tbb::global_control> parallelism_;
+  std::optional<WorkerLease> workers_;
   tbb::task_arena arena_;
   std::vector<std::shared_ptr<StageCounters>> counters_;
   std::shared_ptr<StageCounters> output_counters_;

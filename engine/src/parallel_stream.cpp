@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "conveyor/error.hpp"
+#include "engine_thread.hpp"
 
 namespace conveyor::detail {
 
@@ -48,10 +49,13 @@ std::size_t ParallelStream::chunk_rows() const {
 }
 
 void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
+  EngineThreadScope engine_thread;
   auto start = Clock::now();
   std::uint64_t rows = 0;
   for (std::size_t i = 0; i < chunk.samples.size(); ++i) {
-    if (cancelled_.load(std::memory_order_relaxed)) break;
+    // Rows nobody will read: after cancel(), or of an epoch the consumer has left.
+    if (cancelled_.load(std::memory_order_relaxed) || chunk.epoch < wanted_epoch_.load(std::memory_order_relaxed))
+      break;
     if (chunk.dropped[i] || chunk.errors[i]) continue;
     try {
       chunk.dropped[i] = !stage.apply(chunk.samples[i], chunk.epoch);
@@ -87,40 +91,52 @@ void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
     tbb::flow::make_edge(*sequencer_, *sink_);
   });
   credits_.release(2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2);
-  feeder_ = std::thread([this, epochs] { feed(epochs); });
+  feeder_ = std::thread([this, epochs] {
+    EngineThreadScope engine_thread;
+    feed(epochs);
+  });
 }
 
 void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
   std::uint64_t seq = 0;
-  bool failed = false;
-  for (std::uint64_t epoch = 0; !failed && (!epochs || epoch < *epochs); ++epoch) {
+  for (std::uint64_t epoch = 0; !epochs || epoch < *epochs; ++epoch) {
+    // The consumer may have moved on (take, zip): skip the epochs it no longer wants.
+    epoch = std::max(epoch, wanted_epoch_.load(std::memory_order_relaxed));
+    if (epochs && epoch >= *epochs) return;
     bool begun = false;
-    for (bool over = false; !over && !failed;) {
+    for (bool over = false; !over;) {
       if (!credits_.acquire()) return;
       auto chunk = std::make_shared<Chunk>();
       chunk->seq = seq++;
       chunk->epoch = epoch;
-      const std::size_t rows = chunk_rows();
-      chunk->samples.reserve(rows);
       std::exception_ptr failure;
-      try {
-        if (!begun) head_->begin_epoch(epoch);
-        begun = true;
-        while (chunk->samples.size() < rows) {
-          auto sample = head_->next();
-          if (!sample) {
-            over = chunk->end_of_epoch = true;
-            break;
+      // An abandoned epoch still ends with a (possibly empty) chunk, so that sequence numbers
+      // stay contiguous and the consumer sees the epoch close.
+      if (wanted_epoch_.load(std::memory_order_relaxed) > epoch) {
+        over = chunk->end_of_epoch = true;
+      } else {
+        const std::size_t rows = chunk_rows();
+        chunk->samples.reserve(rows);
+        try {
+          if (!begun) head_->begin_epoch(epoch);
+          begun = true;
+          while (chunk->samples.size() < rows) {
+            auto sample = head_->next();
+            if (!sample) {
+              over = chunk->end_of_epoch = true;
+              break;
+            }
+            chunk->samples.push_back(std::move(*sample));
           }
-          chunk->samples.push_back(std::move(*sample));
+        } catch (const Cancelled&) {
+          return;
+        } catch (...) {
+          // The head failed: the rows read so far go on, then the error in the next row's
+          // place, which ends the epoch; the next epoch starts afresh.
+          failure = std::make_exception_ptr(wrap_current_exception("source", std::nullopt));
+          over = chunk->end_of_epoch = true;
+          chunk->samples.emplace_back();
         }
-      } catch (const Cancelled&) {
-        return;
-      } catch (...) {
-        // The head failed: the rows read so far go on, then the error in the next row's place.
-        failure = std::make_exception_ptr(wrap_current_exception("source", std::nullopt));
-        failed = chunk->end_of_epoch = true;
-        chunk->samples.emplace_back();
       }
       chunk->dropped.assign(chunk->samples.size(), false);
       chunk->errors.resize(chunk->samples.size());
@@ -135,6 +151,7 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
 
 void ParallelStream::begin_epoch(std::uint64_t epoch) {
   epoch_ = epoch;
+  wanted_epoch_.store(epoch, std::memory_order_relaxed);
   epoch_over_ = false;
   if (current_ && current_->epoch < epoch) current_.reset();
 }
@@ -158,7 +175,8 @@ std::optional<Sample> ParallelStream::next() {
     // synchronises with that stage, so the flag is seen here.
     if (!chunk || cancelled_) throw Cancelled{};
     credits_.release();
-    if ((*chunk)->epoch < epoch_) continue;  // the rest of an epoch the consumer has left
+    // The rest of an epoch the consumer has left (its rows may have been skipped).
+    if ((*chunk)->epoch < epoch_) continue;
     current_ = std::move(*chunk);
     position_ = 0;
   }

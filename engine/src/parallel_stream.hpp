@@ -71,6 +71,8 @@ class ParallelStream final : public Stream {
   Semaphore credits_;
   Channel<ChunkPtr> done_;
   std::atomic<bool> cancelled_{false};
+  // The epoch the consumer is in: the feeder and the stages drop work on earlier ones.
+  std::atomic<std::uint64_t> wanted_epoch_{0};
   std::thread feeder_;
 
   // Consumer side, touched only by the thread calling next().

@@ -162,6 +162,11 @@ TEST(IterableSourceTest, EachNewPipelineReadsFromTheStart) {
   EXPECT_EQ(read_all(ds.iterate()), (std::vector<std::int64_t>{0, 1, 2}));
 }
 
+TEST(IterableSourceTest, EachBranchOfAConcatReadsItsOwnPass) {
+  auto ds = GeneratorDataset(CountingStream{4}, {"index"}).map([](Row r) { return r; }, {}, {}, 2);
+  EXPECT_EQ(read_all(ds.concat({ds}).iterate()), (std::vector<std::int64_t>{0, 1, 2, 3, 0, 1, 2, 3}));
+}
+
 TEST(IterableSourceTest, CannotBeShuffledOrSampled) {
   EXPECT_THROW(GeneratorDataset(CountingStream{4}, {"index"}, {.shuffle = true}), std::invalid_argument);
   EXPECT_THROW(GeneratorDataset(CountingStream{4}, {"index"}, {.num_shards = 2, .shard_id = 0}), std::invalid_argument);

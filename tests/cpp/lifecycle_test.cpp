@@ -112,6 +112,70 @@ TEST(IteratorTest, WaitTellsWhenNextWillNotBlock) {
   EXPECT_TRUE(it.next());
 }
 
+TEST(IteratorTest, NextInEpochEndsEachEpochEvenAnEmptyOne) {
+  auto it = GeneratorDataset(RangeSource{3}, {"index"}).batch(4, /*drop_remainder=*/true).iterate(3);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    EXPECT_FALSE(it.next_in_epoch()) << "epoch " << epoch << " has no full batch";
+    EXPECT_EQ(it.epoch(), static_cast<std::uint64_t>(epoch));
+  }
+  EXPECT_FALSE(it.next_in_epoch());
+  EXPECT_TRUE(it.done());
+}
+
+TEST(IteratorTest, CancelFromAnotherThreadWakesAWaitingReader) {
+  auto it = GeneratorDataset(RangeSource{100}, {"index"}).map([](Row r) {
+    std::this_thread::sleep_for(2s);
+    return r;
+  }, {}, {}, 1).iterate();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(100ms);
+    it.cancel();
+  });
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(it.next());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  canceller.join();
+}
+
+TEST(TeardownTest, DroppingAnIteratorFromInsideItsOwnPipelineDoesNotDeadlock) {
+  // As Python's garbage collector may do inside a map function.
+  auto holder = std::make_shared<std::optional<Iterator>>();
+  auto dropped = std::make_shared<std::atomic<bool>>(false);
+  auto ds = GeneratorDataset(RangeSource{1000}, {"index"}).map([holder, dropped](Row r) {
+    if (r[0].item<std::int64_t>() == 40 && !dropped->exchange(true)) holder->reset();
+    return r;
+  }, {}, {}, 2);
+  holder->emplace(ds.iterate());
+  auto start = std::chrono::steady_clock::now();
+  while (!dropped->load() && std::chrono::steady_clock::now() - start < 5s) {
+    if ((**holder).next()) continue;
+  }
+  EXPECT_TRUE(dropped->load());
+}
+
+TEST(EpochTest, TakeAboveAParallelStageStopsTheRestOfTheEpoch) {
+  RangeSource source{100000};
+  auto it = GeneratorDataset(source, {"index"}, {.shuffle = false})
+                .map([](Row r) { return r; }, {}, {}, 2)
+                .take(5)
+                .iterate(3);
+  std::size_t rows = 0;
+  while (it.next()) ++rows;
+  EXPECT_EQ(rows, 15u);
+  EXPECT_LT(source.calls->load(), 20000u) << "whole epochs were read for five rows each";
+}
+
+TEST(EpochTest, AFailingEpochLeftByTakeDoesNotStopTheNextOne) {
+  auto source = function_source(64, [](std::size_t i) {
+    if (i == 40) throw std::runtime_error("bad row");
+    return Row{Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(i))};
+  });
+  auto ds = GeneratorDataset(source, {"index"}, {.shuffle = false}).batch(2).map([](Row r) { return r; }).take(2);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(testing::read_all(ds.iterate(2)).size(), 8u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
 TEST(StatsTest, CountsRowsAndTimePerStage) {
   auto ds = GeneratorDataset(RangeSource{256}, {"index"}, {.num_parallel_workers = 2})
                 .map([](Row r) {

@@ -56,6 +56,8 @@ Tensor tensor_from_python(py::handle value) {
     throw std::invalid_argument("a value of type " + std::string(py::str(py::type::of(value).attr("__name__"))) +
                                 " is not array-like");
   }
+  if (!array.dtype().attr("isnative").cast<bool>())  // e.g. '>f4': bytes in the other order
+    array = py::array::ensure(array.attr("astype")(array.dtype().attr("newbyteorder")("=")));
   DType dtype;
   try {
     dtype = dtype_from_numpy(array.dtype());

@@ -27,7 +27,7 @@ class RandomAccessSource final : public Source {
 // Reads iter(object) each epoch, or iter(object()) for a generator function.
 class IterableSource final : public Source {
  public:
-  explicit IterableSource(py::object object) : object_(std::move(object)) {}
+  explicit IterableSource(SharedObject object) : object_(std::move(object)) {}
   std::optional<std::size_t> size() const override { return std::nullopt; }
   bool random_access() const noexcept override { return false; }
   Row get(std::size_t) const override { throw std::logic_error("conveyor: get() on an iterable source"); }
@@ -49,6 +49,9 @@ class IterableSource final : public Source {
     }
     return row_from_python(py::reinterpret_steal<py::object>(item));
   }
+  // Another reader with its own iter(): a container or generator function reads afresh; a
+  // generator object, which iter() returns unchanged, is still one shared stream.
+  std::shared_ptr<Source> fork() const override { return std::make_shared<IterableSource>(object_); }
 
  private:
   SharedObject object_;
@@ -63,7 +66,7 @@ std::shared_ptr<Source> python_source(py::object object) {
     return std::make_shared<RandomAccessSource>(std::move(object), size);
   }
   if (py::hasattr(object, "__iter__") || PyCallable_Check(object.ptr()))
-    return std::make_shared<IterableSource>(std::move(object));
+    return std::make_shared<IterableSource>(SharedObject(std::move(object)));
   throw std::invalid_argument("conveyor: a source needs __getitem__ and __len__, __iter__, or to be a generator function");
 }
 

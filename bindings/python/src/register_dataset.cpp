@@ -18,23 +18,27 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A running pipeline as Python holds it.
+// A running pipeline as Python holds it. Calls share it through a shared_ptr, so that close()
+// on one thread cannot free it under a next() waiting on another; whoever lets go last joins
+// the pipeline's threads, always with the GIL released (they may need it to finish a call).
 class PythonIterator {
  public:
-  explicit PythonIterator(Iterator iterator) : iterator_(std::make_unique<Iterator>(std::move(iterator))) {}
+  explicit PythonIterator(Iterator iterator) : iterator_(std::make_shared<Iterator>(std::move(iterator))) {}
   PythonIterator(const PythonIterator&) = delete;
   PythonIterator& operator=(const PythonIterator&) = delete;
   ~PythonIterator() { close(); }
 
-  // The next output's columns, or None at the end. Waits in slices with the GIL released, so
-  // that Ctrl-C (or any signal handler that raises) interrupts it.
+  // The next output's columns, or None at the end of an epoch (then `done` tells whether more
+  // epochs follow). Waits in slices with the GIL released, so that Ctrl-C (or any signal
+  // handler that raises) interrupts it.
   py::object next() {
-    if (!iterator_) return py::none();
+    Held held{iterator_};
+    if (!held.iterator) return py::none();
     for (;;) {
       bool ready;
       {
         py::gil_scoped_release release;
-        ready = iterator_->wait(50ms);
+        ready = held.iterator->wait(50ms);
       }
       if (ready) break;
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -42,7 +46,7 @@ class PythonIterator {
     std::optional<Batch> batch;
     {
       py::gil_scoped_release release;
-      batch = iterator_->next();
+      batch = held.iterator->next_in_epoch();
     }
     if (!batch) return py::none();
     py::list columns;
@@ -50,19 +54,23 @@ class PythonIterator {
     return columns;
   }
 
-  // Stops the pipeline and joins its threads (which may need the GIL to finish a call).
+  // Stops the pipeline and, unless a next() on another thread still holds it, joins its threads.
   void close() {
-    if (!iterator_) return;
+    auto iterator = std::move(iterator_);
+    if (!iterator) return;
+    iterator->cancel();
     py::gil_scoped_release release;
-    iterator_.reset();
+    iterator.reset();
   }
 
+  bool done() const { return !iterator_ || iterator_->done(); }
   std::uint64_t epoch() const { return iterator_ ? iterator_->epoch() : 0; }
 
   py::list stats() const {
     py::list out;
-    if (!iterator_) return out;
-    for (const StageStats& s : iterator_->stats()) {
+    Held held{iterator_};
+    if (!held.iterator) return out;
+    for (const StageStats& s : held.iterator->stats()) {
       py::dict d;
       d["name"] = s.name;
       d["workers"] = s.workers;
@@ -76,7 +84,17 @@ class PythonIterator {
   }
 
  private:
-  std::unique_ptr<Iterator> iterator_;
+  // A call's own reference, let go with the GIL released in case it is the last one.
+  struct Held {
+    std::shared_ptr<Iterator> iterator;
+    ~Held() {
+      if (!iterator) return;
+      py::gil_scoped_release release;
+      iterator.reset();
+    }
+  };
+
+  std::shared_ptr<Iterator> iterator_;
 };
 
 // Raises conveyor._core.PipelineError for a conveyor::Error, with the stage, the sample and the
@@ -141,8 +159,9 @@ void register_dataset(py::module_& m) {
   });
 
   py::class_<PythonIterator>(m, "Iterator")
-      .def("next", &PythonIterator::next, "The next output's columns, or None after the last epoch.")
-      .def("close", &PythonIterator::close, "Stops the pipeline; returns once its threads are gone.")
+      .def("next", &PythonIterator::next, "The next output's columns, or None at the end of an epoch.")
+      .def("close", &PythonIterator::close, "Stops the pipeline; thread-safe.")
+      .def_property_readonly("done", &PythonIterator::done, "True once the last epoch has been read.")
       .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")
       .def("stats", &PythonIterator::stats, "Per-stage counters, upstream first.");
 

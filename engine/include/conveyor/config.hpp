@@ -15,7 +15,7 @@ struct Config {
   std::uint64_t seed = 5489;
   /// Batches (or rows, without a batch stage) prepared ahead of the consumer.
   std::size_t prefetch_size = 8;
-  /// Workers per parallel stage (source fetch, map); 0 means the number of hardware threads.
+  /// Workers per parallel stage (source fetch, map); 0 means the CPUs this process may use.
   std::size_t num_parallel_workers = 0;
   /// Rows handed to a worker in one task. 0 sizes tasks from the measured cost of a row so that
   /// each takes about 200 µs (1 to 256 rows): enough to amortise the graph's per-message cost

@@ -37,6 +37,18 @@ class Iterator {
   /// naming the stage and sample; after it (and after the end) next() returns nullopt.
   std::optional<Batch> next();
 
+  /// As next(), but also nullopt at the end of each epoch (then the next call starts the next
+  /// epoch), so that a caller can tell epochs apart even when one is empty; done() tells the
+  /// end of an epoch from the end of all.
+  std::optional<Batch> next_in_epoch();
+  /// True once the last epoch has been read (or a failure thrown, or cancel() called and seen).
+  bool done() const;
+
+  /// Stops the pipeline now; a next() waiting on another thread returns nullopt, and so does
+  /// every later one. Thread-safe: the one call that may come from another thread than the
+  /// reader's. The destructor still joins the threads.
+  void cancel() noexcept;
+
   /// Waits up to `timeout` for next() to have something (an output, an error or the end);
   /// true when next() will not block. Lets a caller that must stay responsive (Python, to
   /// Ctrl-C) wait in slices.

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "conveyor/row.hpp"
@@ -37,12 +38,16 @@ class Source {
   virtual Row get(std::size_t index) const = 0;
 
   /// Starts a new pass over an iterable source; called before every epoch of every pipeline
-  /// (the first included), from one thread at a time. Pipelines over one iterable source share
-  /// its position: read them one after another, not at once.
+  /// (the first included), from one thread at a time.
   virtual void reset() = 0;
   /// The next row of the current pass, or nullopt when the pass is over. Called from one
   /// thread at a time; may block. Only for iterable sources.
   virtual std::optional<Row> next() = 0;
+
+  /// For an iterable source: an independent reader of the same rows, so that each pipeline (and
+  /// each branch of a zip or concat) keeps its own position; every pipeline reads a fork. Null
+  /// when the source cannot make one: then its pipelines share its position. Thread-safe.
+  virtual std::shared_ptr<Source> fork() const { return nullptr; }
 };
 
 /// Any type with `size()` and a thread-safe `get(index) -> Row`.
@@ -54,7 +59,8 @@ concept RandomAccessSource = requires(const T& t, std::size_t i) {
 
 /// Any type with `next() -> std::optional<Row>`; an optional `reset()` restarts it before each
 /// epoch (without one, every epoch continues the same stream), an optional `size()` gives the
-/// length of a pass.
+/// length of a pass. A copyable one is copied for each pipeline, so pipelines never share a
+/// position; a move-only one is shared.
 template <class T>
 concept IterableSource = requires(T& t) {
   { t.next() } -> std::convertible_to<std::optional<Row>>;
@@ -92,6 +98,12 @@ class IterableAdapter final : public Source {
     if constexpr (requires(T& t) { t.reset(); }) source_.reset();
   }
   std::optional<Row> next() override { return source_.next(); }
+  std::shared_ptr<Source> fork() const override {
+    if constexpr (std::is_copy_constructible_v<T>)
+      return std::make_shared<IterableAdapter>(source_);  // a copy, at the state it was given in
+    else
+      return nullptr;
+  }
 
  private:
   T source_;

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import atexit
 import builtins
+import weakref
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -31,6 +33,16 @@ __all__ = [
 Columns = Union[str, Sequence[str], None]
 
 _builtin_zip = builtins.zip  # this module defines zip() as MindSpore does
+
+# Iterators still running; stopped at exit, while their threads can still take the GIL (during
+# interpreter shutdown a thread that asks for it is terminated mid-call).
+_live: "weakref.WeakSet[TupleIterator]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_iterators() -> None:
+    for iterator in list(_live):
+        iterator.stop()
 
 
 def _names(columns: Columns) -> List[str]:
@@ -283,23 +295,18 @@ class TupleIterator:
         self._select = [names.index(c) for c in self._names]
         self._output_numpy = output_numpy
         self._running = dataset._core.iterate(num_epochs)
-        self._epoch = 0
-        self._pending: Optional[list] = None
+        _live.add(self)
 
     def __iter__(self) -> "TupleIterator":
         return self
 
     def __next__(self):
-        columns = self._pending if self._pending is not None else self._read()
-        self._pending = None
-        if self._running.epoch != self._epoch:
-            # The first output of the next epoch: this epoch is over; keep it for the next ``for``.
-            self._epoch = self._running.epoch
-            self._pending = columns
+        columns = self._read()
+        if columns is None:  # the end of an epoch, or of the last one
             raise StopIteration
         return self._convert([columns[i] for i in self._select])
 
-    def _read(self) -> list:
+    def _read(self) -> Optional[list]:
         try:
             columns = self._running.next()
         except _core.PipelineError as error:
@@ -308,8 +315,6 @@ class TupleIterator:
         except BaseException:
             self.stop()
             raise
-        if columns is None:
-            raise StopIteration
         return columns
 
     def _convert(self, columns: list):

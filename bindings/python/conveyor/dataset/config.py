@@ -38,5 +38,5 @@ def set_num_parallel_workers(num: int) -> None:
 
 
 def get_num_parallel_workers() -> int:
-    """The default worker count (the number of hardware threads unless set)."""
-    return _core.get_config()["num_parallel_workers"] or os.cpu_count() or 1
+    """The default worker count (the CPUs this process may run on, unless set)."""
+    return _core.get_config()["num_parallel_workers"] or len(os.sched_getaffinity(0))
