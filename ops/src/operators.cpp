@@ -66,6 +66,30 @@ std::vector<Param> random_resized_crop_params() {
           {"max_attempts", std::int64_t{10}, "draws before falling back to a central crop"}};
 }
 
+// RandomResizedCrop and its fused decoding form: the same arguments, another kernel.
+template <class Kernel>
+Operator resized_crop_operator(const std::string& name, std::string doc, Kernel kernel) {
+  return {name, "vision", std::move(doc), random_resized_crop_params(), [name, kernel](const Arguments& a) -> ContextOp {
+            auto [h, w] = size_of(a.numbers("size"), name.c_str());
+            CropParams params = crop_params(a);
+            Interpolation how = interpolation(a.text("interpolation"));
+            return [=](Row row, const OpContext& c) {
+              auto rng = rng_for(c);
+              return Row{kernel(row.at(0), h, w, params, how, rng)};
+            };
+          }};
+}
+
+Operator flip_operator(std::string name, std::string doc, Tensor (*kernel)(const Tensor&, double, detail::Rng&)) {
+  return {std::move(name), "vision", std::move(doc), {{"prob", 0.5, "probability of flipping"}},
+          [kernel](const Arguments& a) -> ContextOp {
+            return [kernel, p = a.number("prob")](Row row, const OpContext& c) {
+              auto rng = rng_for(c);
+              return Row{kernel(row.at(0), p, rng)};
+            };
+          }};
+}
+
 }  // namespace
 
 std::vector<Operator> operators() {
@@ -112,42 +136,20 @@ std::vector<Operator> operators() {
                      return Row{random_crop(row.at(0), h, w, padding, if_needed, fill, rng)};
                    };
                  }});
-  all.push_back({"RandomResizedCrop", "vision",
-                 "Crops a random window (torchvision's algorithm) and resizes it to size.",
-                 random_resized_crop_params(), [](const Arguments& a) -> ContextOp {
-                   auto [h, w] = size_of(a.numbers("size"), "RandomResizedCrop");
-                   CropParams params = crop_params(a);
-                   Interpolation how = interpolation(a.text("interpolation"));
-                   return [=](Row row, const OpContext& c) {
-                     auto rng = rng_for(c);
-                     return Row{random_resized_crop(row.at(0), h, w, params, how, rng)};
-                   };
-                 }});
-  all.push_back({"RandomCropDecodeResize", "vision",
-                 "Decode then RandomResizedCrop, fused: decodes only what the window needs (JPEG DCT scaling).",
-                 random_resized_crop_params(), [](const Arguments& a) -> ContextOp {
-                   auto [h, w] = size_of(a.numbers("size"), "RandomCropDecodeResize");
-                   CropParams params = crop_params(a);
-                   Interpolation how = interpolation(a.text("interpolation"));
-                   return [=](Row row, const OpContext& c) {
-                     auto rng = rng_for(c);
-                     return Row{decode_random_resized_crop(row.at(0), h, w, params, how, rng)};
-                   };
-                 }});
-  all.push_back({"RandomHorizontalFlip", "vision", "Mirrors left-right with probability prob.",
-                 {{"prob", 0.5, "probability of flipping"}}, [](const Arguments& a) -> ContextOp {
-                   return [p = a.number("prob")](Row row, const OpContext& c) {
-                     auto rng = rng_for(c);
-                     return Row{random_horizontal_flip(row.at(0), p, rng)};
-                   };
-                 }});
-  all.push_back({"RandomVerticalFlip", "vision", "Mirrors top-bottom with probability prob.",
-                 {{"prob", 0.5, "probability of flipping"}}, [](const Arguments& a) -> ContextOp {
-                   return [p = a.number("prob")](Row row, const OpContext& c) {
-                     auto rng = rng_for(c);
-                     return Row{random_vertical_flip(row.at(0), p, rng)};
-                   };
-                 }});
+  all.push_back(resized_crop_operator("RandomResizedCrop",
+                                      "Crops a random window (torchvision's algorithm) and resizes it to size.",
+                                      [](const Tensor& img, std::int64_t h, std::int64_t w, const CropParams& p,
+                                         Interpolation how, detail::Rng& rng) {
+                                        return random_resized_crop(img, h, w, p, how, rng);
+                                      }));
+  all.push_back(resized_crop_operator(
+      "RandomCropDecodeResize",
+      "Decode then RandomResizedCrop, fused: decodes only what the window needs (JPEG DCT scaling).",
+      [](const Tensor& encoded, std::int64_t h, std::int64_t w, const CropParams& p, Interpolation how,
+         detail::Rng& rng) { return decode_random_resized_crop(encoded, h, w, p, how, rng); }));
+  all.push_back(flip_operator("RandomHorizontalFlip", "Mirrors left-right with probability prob.",
+                              random_horizontal_flip));
+  all.push_back(flip_operator("RandomVerticalFlip", "Mirrors top-bottom with probability prob.", random_vertical_flip));
   all.push_back({"Normalize", "vision", "(x - mean[c]) / std[c] per channel, to float32 (pixel units, 0-255).",
                  {{"mean", {}, "per-channel means"}, {"std", {}, "per-channel standard deviations"},
                   {"is_hwc", true, "must be True: images are HWC"}},
