@@ -18,6 +18,7 @@
 #include "image.hpp"
 #include "image_header.hpp"
 #include "jpeg_turbo.hpp"
+#include "jpeg_window.hpp"
 #include "resize.hpp"
 
 namespace conveyor::ops {
@@ -124,19 +125,27 @@ Tensor decode_random_resized_crop(const Tensor& encoded, std::int64_t out_h, std
                                  .slice(1, window.left, window.left + window.width),
                              out_h, out_w, interpolation);
   }
-  // TurboJPEG 2.x has no cropped decoding (tj3SetCroppingRegion came with 3.0): decode the whole
-  // image, but at the smallest DCT scale that keeps the window at least the output's size, and
-  // map the window onto it.
+  // Decode at the smallest DCT scale that keeps the window at least the output's size, and only
+  // the window (its edges rounded to the nearest scaled pixel). libjpeg cannot turn CMYK into
+  // RGB; TurboJPEG can, so such a file is decoded whole, at that scale, by TurboJPEG.
   const tjscalingfactor scale = internal::smallest_scale_covering(window.height, window.width, out_h, out_w);
-  const Tensor scaled = image.jpeg->decode(image.bytes, image.info, scale, options.grayscale);
   const auto map = [scale](std::int64_t begin, std::int64_t size, std::int64_t limit) {
     const std::int64_t first = std::min(scaled_position(begin, scale), limit - 1);
     const std::int64_t last = std::clamp(scaled_position(begin + size, scale), first + 1, limit);
     return std::pair{first, last};
   };
-  const auto [top, bottom] = map(window.top, window.height, scaled.shape()[0]);
-  const auto [left, right] = map(window.left, window.width, scaled.shape()[1]);
-  return internal::resize_as(kOp, scaled.slice(0, top, bottom).slice(1, left, right), out_h, out_w, interpolation);
+  const auto [top, bottom] = map(window.top, window.height, internal::scaled_extent(image.info.height, scale));
+  const auto [left, right] = map(window.left, window.width, internal::scaled_extent(image.info.width, scale));
+  Tensor cropped;
+  if (image.info.channels == 4) {
+    cropped = image.jpeg->decode(image.bytes, image.info, scale, options.grayscale)
+                  .slice(0, top, bottom)
+                  .slice(1, left, right);
+  } else {
+    cropped = internal::decode_jpeg_window(kOp, image.bytes, scale, {top, left, bottom - top, right - left},
+                                           options.grayscale);
+  }
+  return internal::resize_as(kOp, cropped, out_h, out_w, interpolation);
 }
 
 }  // namespace conveyor::ops

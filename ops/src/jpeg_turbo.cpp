@@ -12,9 +12,8 @@ namespace {
 /// (a known denial-of-service pattern).
 constexpr int kFlags = TJFLAG_LIMITSCANS;
 
-/// True when an end-of-image marker (FF D9) follows the last start-of-scan marker (FF DA).
-/// Entropy-coded data never holds FF D9 (a data byte FF is stuffed as FF 00), so such a file
-/// reached its end; a truncated one did not.
+}  // namespace
+
 bool reaches_end_of_image(std::span<const unsigned char> jpeg) {
   const std::string_view data(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
   const auto end_of_image = data.rfind("\xFF\xD9");
@@ -22,8 +21,6 @@ bool reaches_end_of_image(std::span<const unsigned char> jpeg) {
   return end_of_image != std::string_view::npos &&
          (start_of_scan == std::string_view::npos || end_of_image > start_of_scan);
 }
-
-}  // namespace
 
 JpegDecoder::JpegDecoder(std::string_view op) : op_(op), handle_(tjInitDecompress(), &tjDestroy) {
   if (!handle_) fail(op_, "JPEG: TurboJPEG could not create a decompressor: " + std::string(tjGetErrorStr2(nullptr)));

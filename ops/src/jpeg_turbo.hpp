@@ -33,6 +33,11 @@ class JpegDecoder {
   std::unique_ptr<void, int (*)(tjhandle)> handle_;
 };
 
+/// True when an end-of-image marker (FF D9) follows the last start-of-scan marker (FF DA).
+/// Entropy-coded data never holds FF D9 (a data byte FF is stuffed as FF 00), so such a file
+/// reached its end; a truncated one did not.
+bool reaches_end_of_image(std::span<const unsigned char> jpeg);
+
 /// The scaling factor 1/1.
 tjscalingfactor unscaled() noexcept;
 

@@ -55,13 +55,15 @@ Tensor decode(const Tensor& encoded, DecodeOptions options = {});
 
 /// decode() then random_resized_crop(), fused: the crop window is chosen from the header's size
 /// with choose_crop_window() (so the same `rng` state gives the same window as the unfused
-/// pair), and a JPEG is decoded at the smallest TurboJPEG scaling factor at which the window
-/// still covers at least `out_h` x `out_w` pixels, then cropped (the window's edges rounded to
-/// the nearest scaled pixel) and resized to (out_h, out_w); TurboJPEG 2.x cannot decode a region
-/// only, so the whole image is decoded at that scale. PNG and BMP are decoded whole. Pixels
-/// differ slightly from the unfused pair (DCT scaling averages where resize interpolates).
-/// Advances `rng` exactly as random_resized_crop() does. Throws as decode() and
-/// random_resized_crop() do.
+/// pair), then a JPEG is decoded at the smallest DCT scaling factor (n/8) at which the window
+/// still covers at least `out_h` x `out_w` pixels, and only the window's part of it: scanlines
+/// below the window are never read, and those above it and the columns beside it skip the
+/// inverse DCT, upsampling and colour conversion (a CMYK JPEG is decoded whole, at that scale).
+/// The window, its edges rounded to the nearest scaled pixel, is then resized to (out_h, out_w).
+/// PNG and BMP are decoded whole. Pixels differ slightly from the unfused pair (DCT scaling
+/// averages where resize interpolates). Advances `rng` exactly as random_resized_crop() does.
+/// Throws as decode() and random_resized_crop() do; a truncated JPEG is an error even when the
+/// window ends before the cut.
 Tensor decode_random_resized_crop(const Tensor& encoded, std::int64_t out_h, std::int64_t out_w,
                                   const CropParams& params, Interpolation interpolation, detail::Rng& rng,
                                   DecodeOptions options = {});
