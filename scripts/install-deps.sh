@@ -3,7 +3,7 @@
 # with pip. Idempotent, and quiet when everything is already there.
 set -euo pipefail
 
-debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev)
+debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev libdlpack-dev)
 command -v cmake >/dev/null || debian+=(cmake)
 command -v ninja >/dev/null || debian+=(ninja-build)
 
