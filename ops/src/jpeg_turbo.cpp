@@ -76,7 +76,9 @@ tjscalingfactor smallest_scale_covering(std::int64_t height, std::int64_t width,
   tjscalingfactor best = unscaled();
   for (int i = 0; factors != nullptr && i < count; ++i) {
     const tjscalingfactor f = factors[i];
-    const bool shrinks = f.num < f.denom;
+    // Only 1/2, 1/4 and 1/8: libjpeg-turbo has SIMD inverse DCTs for those, and its plain C
+    // ones for the other n/8 are slower than decoding at 1/1 and resizing (bench/RESULTS.md).
+    const bool shrinks = f.num == 1 && (f.denom == 2 || f.denom == 4 || f.denom == 8);
     const bool smaller_than_best = std::int64_t{f.num} * best.denom < std::int64_t{best.num} * f.denom;
     const bool covers = height * f.num >= out_h * f.denom && width * f.num >= out_w * f.denom;
     if (shrinks && smaller_than_best && covers) best = f;

@@ -41,8 +41,8 @@ bool reaches_end_of_image(std::span<const unsigned char> jpeg);
 /// The scaling factor 1/1.
 tjscalingfactor unscaled() noexcept;
 
-/// The smallest TurboJPEG scaling factor, at most 1, at which a `height` x `width` window still
-/// measures at least `out_h` x `out_w`; 1/1 when no smaller one does.
+/// The smallest of the scaling factors 1/8, 1/4, 1/2 at which a `height` x `width` window still
+/// measures at least `out_h` x `out_w`; 1/1 when none does.
 tjscalingfactor smallest_scale_covering(std::int64_t height, std::int64_t width, std::int64_t out_h,
                                         std::int64_t out_w);
 

@@ -88,6 +88,15 @@ TEST(NormalizeTest, NormalizesFloatImagesAndStridedViews) {
   for (std::size_t i = 0; i < in.size(); ++i) EXPECT_FLOAT_EQ(values[i], (in[i] - float(1 + i % 3)) / float(2 << (i % 3)));
 }
 
+TEST(NormalizeTest, GivesUint8ImagesTheSameBitsAsTheirFloatCopies) {
+  // uint8 RGB takes a table-driven path; float images the general loop.
+  const Tensor img = noise_image(16, 16, 3, 9);
+  const std::vector<float> m{123.675f, 116.28f, 103.53f};
+  const std::vector<float> s{58.395f, 57.12f, 57.375f};
+  EXPECT_TRUE(identical(normalize(img, m, s), normalize(type_cast(img, DType::f32), m, s)));
+  EXPECT_TRUE(identical(normalize_hwc2chw(img, m, s), normalize_hwc2chw(type_cast(img, DType::f32), m, s)));
+}
+
 TEST(NormalizeTest, RejectsAMeanOrStdPerChannelMismatchAndAZeroStd) {
   const Tensor img = noise_image(2, 2, 3);
   testing::expect_invalid_argument([&] { normalize(img, {1, 2}, {1, 1, 1}); }, "conveyor: normalize: ", "mean has 2");

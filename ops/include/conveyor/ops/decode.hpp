@@ -55,8 +55,9 @@ Tensor decode(const Tensor& encoded, DecodeOptions options = {});
 
 /// decode() then random_resized_crop(), fused: the crop window is chosen from the header's size
 /// with choose_crop_window() (so the same `rng` state gives the same window as the unfused
-/// pair), then a JPEG is decoded at the smallest DCT scaling factor (n/8) at which the window
-/// still covers at least `out_h` x `out_w` pixels, and only the window's part of it: scanlines
+/// pair), then a JPEG is decoded at the smallest DCT scaling factor of 1/2, 1/4, 1/8 (those
+/// libjpeg-turbo has SIMD inverse DCTs for; 1/1 when none fits) at which the window still
+/// covers at least `out_h` x `out_w` pixels, and only the window's part of it: scanlines
 /// below the window are never read, and those above it and the columns beside it skip the
 /// inverse DCT, upsampling and colour conversion (a CMYK JPEG is decoded whole, at that scale).
 /// The window, its edges rounded to the nearest scaled pixel, is then resized to (out_h, out_w).
