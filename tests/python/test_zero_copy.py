@@ -1,5 +1,6 @@
-"""Batches reach NumPy (buffer protocol) and torch (DLPack) without a copy, a source's arrays
-pass through an unbatched pipeline without one, and memory handed out stays valid."""
+"""Batches reach NumPy (buffer protocol) and torch (DLPack) without a copy, a source's large
+arrays pass through an unbatched pipeline without one (small ones are copied), and memory handed
+out stays valid."""
 
 import gc
 
@@ -23,6 +24,19 @@ class Matrix:
 
     def address(self, index):
         return self.matrix[index].ctypes.data
+
+
+LARGE = 64 * 1024 // 4 + 1  # float32 elements: just over the 64 KiB below which arrays are copied
+
+
+def test_small_source_arrays_are_copied_and_keep_their_values():
+    source = Matrix(width=LARGE - 1)
+    data = ds.GeneratorDataset(source, ["m"], shuffle=False)
+    rows = [value for (value,) in data.create_tuple_iterator(output_numpy=True, num_epochs=1)]
+    source.matrix[:] = -1  # the source's memory changes; the copies do not
+    for i, value in enumerate(rows):
+        assert value.ctypes.data != source.address(i)
+        assert np.array_equal(value, np.arange(i * (LARGE - 1), (i + 1) * (LARGE - 1), dtype=np.float32))
 
 
 def batches(output_numpy, batch_size=4, num_epochs=1):
@@ -60,7 +74,7 @@ def test_writing_through_one_view_shows_in_the_other():
 @pytest.mark.parametrize("output_numpy", [True, False], ids=["numpy", "tensor"])
 @pytest.mark.parametrize("workers", [1, 3])
 def test_an_unbatched_pipeline_passes_the_source_arrays_through(output_numpy, workers):
-    source = Matrix()
+    source = Matrix(width=LARGE)
     data = ds.GeneratorDataset(source, ["m"], shuffle=False, num_parallel_workers=workers)
     for i, (value,) in enumerate(data.create_tuple_iterator(output_numpy=output_numpy, num_epochs=1)):
         address = value.ctypes.data if output_numpy else value.data_ptr
@@ -68,7 +82,7 @@ def test_an_unbatched_pipeline_passes_the_source_arrays_through(output_numpy, wo
 
 
 def test_a_map_returning_its_input_passes_the_source_array_through():
-    source = Matrix()
+    source = Matrix(width=LARGE)
     data = ds.GeneratorDataset(source, ["m"], shuffle=False).map(lambda m: m)
     for i, (value,) in enumerate(data.create_tuple_iterator(output_numpy=True, num_epochs=1)):
         assert value.ctypes.data == source.address(i)

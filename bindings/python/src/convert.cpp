@@ -1,7 +1,10 @@
 #include "convert.hpp"
 
+#include <bit>
 #include <stdexcept>
 #include <string>
+
+#include "gil.hpp"
 
 namespace conveyor::python {
 namespace {
@@ -36,13 +39,24 @@ DType dtype_from_numpy(const py::dtype& dt) {
   throw std::invalid_argument("NumPy dtype " + std::string(py::str(dt)) + " is not supported");
 }
 
+/// Arrays of at most this many bytes are copied instead of held. Releasing a held array takes
+/// the GIL, and on the engine's threads that is a hand-over between threads (a context switch)
+/// for every label and scalar, which costs far more than copying them.
+constexpr py::ssize_t kCopyAtMost = 64 * 1024;
+
+/// False for a dtype whose bytes are in the other order than this machine's (e.g. '>f4' here).
+bool is_native(const py::dtype& dt) {
+  const char order = dt.byteorder();
+  return order == '=' || order == '|' || order == (std::endian::native == std::endian::little ? '<' : '>');
+}
+
 }  // namespace
 
 std::shared_ptr<void> python_owner(py::object object) {
   auto* held = new py::object(std::move(object));
   return std::shared_ptr<void>(held, [](void* p) {
     if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing left to release into
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     delete static_cast<py::object*>(p);
   });
 }
@@ -56,7 +70,7 @@ Tensor tensor_from_python(py::handle value) {
     throw std::invalid_argument("a value of type " + std::string(py::str(py::type::of(value).attr("__name__"))) +
                                 " is not array-like");
   }
-  if (!array.dtype().attr("isnative").cast<bool>())  // e.g. '>f4': bytes in the other order
+  if (!is_native(array.dtype()))  // e.g. '>f4': bytes in the other order
     array = py::array::ensure(array.attr("astype")(array.dtype().attr("newbyteorder")("=")));
   DType dtype;
   try {
@@ -76,6 +90,7 @@ Tensor tensor_from_python(py::handle value) {
     strides.assign(array.strides(), array.strides() + array.ndim());
   }
   void* data = const_cast<void*>(array.data());
+  if (array.nbytes() <= kCopyAtMost) return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides), {}).clone();
   return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides), python_owner(std::move(array)));
 }
 

@@ -1,19 +1,20 @@
 #include "python_callables.hpp"
 
 #include "convert.hpp"
+#include "gil.hpp"
 
 namespace conveyor::python {
 
 SharedObject::SharedObject(py::object object)
     : object_(new py::object(std::move(object)), [](py::object* p) {
         if (!Py_IsInitialized()) return;
-        py::gil_scoped_acquire gil;
+        GilScopedAcquire gil;
         delete p;
       }) {}
 
 RowOp python_op(py::object fn) {
   return [fn = SharedObject(std::move(fn))](Row columns) {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     py::object result = fn.get()(*arrays_from_row(columns));
     return row_from_python(result);
   };
@@ -21,14 +22,14 @@ RowOp python_op(py::object fn) {
 
 Predicate python_predicate(py::object fn) {
   return [fn = SharedObject(std::move(fn))](const Row& columns) {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     return py::bool_(fn.get()(*arrays_from_row(columns))).cast<bool>();
   };
 }
 
 std::shared_ptr<Sampler> python_sampler(py::object indices) {
   return std::make_shared<UserSampler>([source = SharedObject(std::move(indices))](std::size_t, std::uint64_t epoch) {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     if (py::hasattr(source.get(), "set_epoch")) source.get().attr("set_epoch")(epoch);
     std::vector<std::size_t> out;
     for (py::handle index : source.get()) {
@@ -42,7 +43,7 @@ std::shared_ptr<Sampler> python_sampler(py::object indices) {
 
 std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> python_batch_map(py::object fn) {
   return [fn = SharedObject(std::move(fn))](std::vector<Row> rows, const BatchInfo& info) {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     py::list in;
     for (const Row& row : rows) in.append(arrays_from_row(row));
     py::object result = fn.get()(in, info.batch_num, info.epoch_num);

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "convert.hpp"
+#include "gil.hpp"
 
 namespace conveyor::python {
 namespace {
@@ -13,7 +14,7 @@ class RandomAccessSource final : public Source {
   std::optional<std::size_t> size() const override { return size_; }
   bool random_access() const noexcept override { return true; }
   Row get(std::size_t index) const override {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     return row_from_python(object_.get().attr("__getitem__")(index));
   }
   void reset() override {}
@@ -32,11 +33,11 @@ class IterableSource final : public Source {
   bool random_access() const noexcept override { return false; }
   Row get(std::size_t) const override { throw std::logic_error("conveyor: get() on an iterable source"); }
   void reset() override {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     iterator_.reset();
   }
   std::optional<Row> next() override {
-    py::gil_scoped_acquire gil;
+    GilScopedAcquire gil;
     if (!iterator_) {
       const py::object& o = object_.get();
       py::object iterable = py::hasattr(o, "__iter__") ? o : o();
