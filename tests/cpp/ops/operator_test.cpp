@@ -103,6 +103,22 @@ TEST_P(ImagePipelineTest, AugmentationsAreIdenticalWhateverTheWorkerCount) {
 
 INSTANTIATE_TEST_SUITE_P(Workers, ImagePipelineTest, ::testing::Values(2u, 4u));
 
+TEST(ImagePipelineTest, EachEpochDrawsNewAugmentationsOfTheSameImages) {
+  auto ops = make_ops({{"RandomCropDecodeResize", {{"size", std::vector<double>{24}}}}, {"RandomHorizontalFlip", {}}});
+  auto ds = GeneratorDataset(Jpegs{16}, {"image", "label"}, {.shuffle = false, .seed = 3}).map(ops, {"image"});
+  std::vector<std::vector<std::uint8_t>> epochs(2);
+  auto it = ds.iterate(2);
+  for (auto& pixels : epochs)
+    for (std::size_t i = 0; i < 16; ++i) {
+      auto row = it.next();
+      ASSERT_TRUE(row);
+      const auto p = testing::pixels((*row)[0]);
+      pixels.insert(pixels.end(), p.begin(), p.end());
+    }
+  EXPECT_FALSE(it.next());
+  EXPECT_NE(epochs[0], epochs[1]);
+}
+
 TEST(ImagePipelineTest, ACorruptImageNamesTheMapAndTheSample) {
   auto source = function_source(10, [](std::size_t i) {
     auto encoded = encode(smooth_image(16, 16, 3), ".jpg");
