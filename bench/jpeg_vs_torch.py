@@ -128,7 +128,9 @@ UNFUSED = False  # --unfused: Decode() then RandomResizedCrop() instead of Rando
 
 def conveyor_epoch(files: List[bytes], workers: int):
     """An iterator over one epoch of conveyor batches (image, label) as NumPy arrays."""
-    dataset = ds.GeneratorDataset(JpegList(files), ["image", "label"], shuffle=True, num_parallel_workers=workers)
+    # The source only hands out bytes: threads (the work is in the native map, without the GIL).
+    dataset = ds.GeneratorDataset(JpegList(files), ["image", "label"], shuffle=True, num_parallel_workers=workers,
+                                  python_multiprocessing=False)
     crop = [vision.Decode(), vision.RandomResizedCrop(SIZE)] if UNFUSED else [vision.RandomCropDecodeResize(SIZE)]
     dataset = dataset.map(crop + [vision.RandomHorizontalFlip(), vision.Normalize(mean=MEAN, std=STD), vision.HWC2CHW()],
                           input_columns=["image"], num_parallel_workers=workers)

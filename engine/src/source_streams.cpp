@@ -33,8 +33,8 @@ std::optional<Sample> SamplerStream::next() {
 }
 
 RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters) {
-  return {std::move(counters), [source = std::move(source), columns](Sample& sample, std::uint64_t) {
-            sample.row = source->get(sample.index);
+  return {std::move(counters), [source = std::move(source), columns](Sample& sample, std::uint64_t epoch) {
+            sample.row = source->fetch(sample.index, epoch);
             check_columns(sample.row, columns);
             return true;
           }};

@@ -24,6 +24,24 @@ Dataset squares(std::size_t n) {
                           {"index", "square"}, {.shuffle = false});
 }
 
+// Row i of epoch e is 10 i + e: the source reads the epoch the engine passes to fetch().
+class EpochEcho final : public Source {
+ public:
+  std::optional<std::size_t> size() const override { return 4; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch()"); }
+  Row fetch(std::size_t index, std::uint64_t epoch) const override {
+    return {Tensor::scalar(static_cast<std::int64_t>(10 * index + epoch))};
+  }
+  void reset() override {}
+  std::optional<Row> next() override { return std::nullopt; }
+};
+
+TEST(SourceTest, FetchIsToldTheIteratorsEpoch) {
+  auto ds = GeneratorDataset(std::make_shared<EpochEcho>(), {"v"}, {.shuffle = false, .num_parallel_workers = 2});
+  EXPECT_EQ(read_all(ds.iterate(3), "v"), (std::vector<std::int64_t>{0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32}));
+}
+
 TEST(TakeSkipTest, TakeKeepsTheFirstRowsOfEachEpoch) {
   auto ds = ordered(10).take(3);
   EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 2}));

@@ -94,8 +94,9 @@ pytestmark = pytest.mark.usefixtures("fresh_pipeline_afterwards")
 @pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("raiser", RAISERS, ids=lambda r: EXPECTED_TYPE[r].__name__)
 def test_an_exception_in_getitem_surfaces_with_its_type_the_stage_and_the_index(raiser, workers, shuffle):
-    source = FailsAt(raiser)
-    data = ds.GeneratorDataset(source, ["x"], shuffle=shuffle, num_parallel_workers=workers)
+    source = FailsAt(raiser)  # read in this process, so that its exception object can be compared
+    data = ds.GeneratorDataset(source, ["x"], shuffle=shuffle, num_parallel_workers=workers,
+                               python_multiprocessing=False)
     with pytest.raises(EXPECTED_TYPE[raiser]) as caught:
         values(data)
     error = caught.value

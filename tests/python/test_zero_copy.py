@@ -75,7 +75,7 @@ def test_writing_through_one_view_shows_in_the_other():
 @pytest.mark.parametrize("workers", [1, 3])
 def test_an_unbatched_pipeline_passes_the_source_arrays_through(output_numpy, workers):
     source = Matrix(width=LARGE)
-    data = ds.GeneratorDataset(source, ["m"], shuffle=False, num_parallel_workers=workers)
+    data = ds.GeneratorDataset(source, ["m"], shuffle=False, num_parallel_workers=workers, python_multiprocessing=False)
     for i, (value,) in enumerate(data.create_tuple_iterator(output_numpy=output_numpy, num_epochs=1)):
         address = value.ctypes.data if output_numpy else value.data_ptr
         assert address == source.address(i)

@@ -4,6 +4,7 @@
 
 #include "convert.hpp"
 #include "gil.hpp"
+#include "worker_source.hpp"
 
 namespace conveyor::python {
 namespace {
@@ -15,7 +16,8 @@ class RandomAccessSource final : public Source {
   bool random_access() const noexcept override { return true; }
   Row get(std::size_t index) const override {
     GilScopedAcquire gil;
-    return row_from_python(object_.get().attr("__getitem__")(index));
+    const py::object row = object_.get()[py::int_(index)];
+    return row_from_python(row);
   }
   void reset() override {}
   std::optional<Row> next() override { throw std::logic_error("conveyor: next() on a random-access source"); }
@@ -62,6 +64,7 @@ class IterableSource final : public Source {
 }  // namespace
 
 std::shared_ptr<Source> python_source(py::object object) {
+  if (py::hasattr(object, "__conveyor_worker_pool__")) return worker_source(object.attr("__conveyor_worker_pool__"));
   if (py::hasattr(object, "__getitem__") && py::hasattr(object, "__len__")) {
     auto size = py::len(object);
     return std::make_shared<RandomAccessSource>(std::move(object), size);

@@ -13,6 +13,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -36,6 +37,13 @@ class Source {
   /// The row at `index` (< size()). The engine calls it from several worker threads at once,
   /// so it must be thread-safe. Only for random-access sources.
   virtual Row get(std::size_t index) const = 0;
+  /// The row at `index` in the iterator's epoch `epoch` (0 for its first): what the engine
+  /// calls, with get()'s contract. Returns get(index); a source whose rows depend on the epoch
+  /// (one that seeds per-epoch randomness, say) overrides it.
+  virtual Row fetch(std::size_t index, std::uint64_t epoch) const {
+    static_cast<void>(epoch);
+    return get(index);
+  }
 
   /// Starts a new pass over an iterable source; called before every epoch of every pipeline
   /// (the first included), from one thread at a time.

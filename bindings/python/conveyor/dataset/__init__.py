@@ -21,6 +21,7 @@ from conveyor import _core
 from conveyor._errors import user_facing
 from conveyor.dataset import config
 from conveyor.dataset._native import NativeOperation
+from conveyor.dataset._workers import ProcessSource
 from conveyor.dataset.samplers import (DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                                        SubsetRandomSampler, WeightedRandomSampler)
 
@@ -43,6 +44,10 @@ _live: "weakref.WeakSet[TupleIterator]" = weakref.WeakSet()
 def _stop_live_iterators() -> None:
     for iterator in list(_live):
         iterator.stop()
+
+
+def _random_access(source: Any) -> bool:
+    return hasattr(source, "__getitem__") and hasattr(source, "__len__")
 
 
 def _names(columns: Columns) -> List[str]:
@@ -244,8 +249,14 @@ class GeneratorDataset(Dataset):
 
     ``shuffle=None`` shuffles a random-access source globally; ``sampler`` (one of this module's
     samplers, or any iterable of indices) excludes ``shuffle``, ``num_shards`` and ``shard_id``.
-    ``num_parallel_workers`` threads call ``__getitem__`` (under the GIL). ``python_multiprocessing``
-    is accepted and, for now, runs in-process; ``max_rowsize`` is accepted and unused.
+    With ``num_parallel_workers`` > 1, a random-access source's ``__getitem__`` runs in that many
+    worker processes (``python_multiprocessing=True``, the default, as in MindSpore: the source
+    must pickle), its arrays coming back through shared memory without a copy, and ``random``,
+    ``numpy.random`` and torch seeded per sample from (seed, epoch, index); or in that many
+    threads, under the GIL (``python_multiprocessing=False``, and always for iterables and
+    generators). Processes pay off for a heavy ``__getitem__``; one that only reads bytes or
+    indexes arrays is faster with ``python_multiprocessing=False``. ``max_rowsize`` is accepted
+    and unused: shared-memory slots grow to fit the rows.
     ``column_types`` converts each column with ``np.asarray(value, dtype)``.
     """
 
@@ -269,6 +280,9 @@ class GeneratorDataset(Dataset):
             raise TypeError(f"sampler must be a conveyor sampler or an iterable of indices, not {type(sampler).__name__}")
         if num_parallel_workers is not None and num_parallel_workers < 1:
             raise ValueError(f"num_parallel_workers must be >= 1, not {num_parallel_workers}")
+        self._process_source = None
+        if python_multiprocessing and (num_parallel_workers or 1) > 1 and _random_access(source):
+            source = self._process_source = ProcessSource(source, num_parallel_workers, config.get_seed())
         core = _core.generator_dataset(source, names, shuffle=shuffle, num_parallel_workers=num_parallel_workers,
                                        sampler=sampler, num_samples=num_samples, num_shards=num_shards,
                                        shard_id=shard_id)

@@ -1,0 +1,356 @@
+"""Worker processes for ``GeneratorDataset(..., python_multiprocessing=True)``: ``__getitem__``
+runs in N processes, and the rows come back through shared memory without a copy.
+
+How it works:
+
+* Processes start with the ``forkserver`` method: the engine's threads exist already, and
+  forking a threaded process is unsafe; the fork server is a single-threaded process that forks
+  the workers. The dataset is pickled once per worker, when it starts; workers live as long as
+  the dataset, across epochs and iterators. (A new process re-imports the main module: a script
+  must build and iterate its pipelines under ``if __name__ == "__main__":``, as with any
+  spawn-style multiprocessing.)
+* The parent's side is native (bindings/python/src/worker_source.cpp): the engine's threads send
+  requests and read replies on each worker's socket and wrap the rows as tensors, without the
+  GIL. Python is called only to describe an exception or a death.
+* Each worker writes a row into one of its slots: a ``memfd``, anonymous shared memory that the
+  worker creates and hands to the parent over the socket (SCM_RIGHTS). It has no name, so
+  nothing can be left behind in /dev/shm whichever process dies and however; its memory goes
+  back when both sides have unmapped it. The slot stays the row's until the engine lets go of
+  the last tensor over it; its id then goes back to the worker with the next request. A row
+  larger than every free slot gets a new slot of at least its size (rounded up to a power of
+  two): slots follow the rows, there is no ``max_rowsize`` to guess.
+* Before each ``__getitem__`` the worker seeds ``random``, ``numpy.random`` and (when torch is
+  loaded) torch's CPU generator from (seed, epoch, index), so a dataset that draws random numbers
+  gives the same rows whatever the number of workers and however they are scheduled.
+* A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
+  sample; it is replaced for the next request. An exception in ``__getitem__`` is re-raised in
+  the parent with its type and message, the worker's traceback added as a note. Workers ignore
+  SIGINT (Ctrl-C is the parent's to handle) and exit when the dataset's process goes away (their
+  end of the socket reads end-of-file).
+
+The protocol, over multiprocessing's framing (a big-endian int32 length, then the payload; all
+fields little-endian): a request is ``<QQI`` (index, epoch, n) and n ``<I`` slot ids the parent
+gives back; an empty payload stops the worker. A reply is a status byte: 2 ready (once, at
+start), 1 an error (a pickle of (exception, traceback text) follows), or 0 a row: ``<IQI`` (slot,
+the new slot's size or 0, column count), then per column ``B`` kind and for an array (kind 0)
+``B`` length of NumPy's type string, the string, ``<I`` ndim, ndim ``<q`` extents, ``<Q``
+offset; for bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows the reply.
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import random
+import select
+import signal
+import struct
+import sys
+import threading
+import traceback
+import weakref
+from multiprocessing import reduction
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+#: Offsets of columns in a slot are multiples of this.
+ALIGNMENT = 64
+#: Seconds a worker waits for a request before checking that its parent is still there.
+PARENT_CHECK_S = 1.0
+#: Seconds close() gives a worker to exit before killing it.
+EXIT_GRACE_S = 2.0
+
+
+class WorkerError(RuntimeError):
+    """A worker process died, or could not be started or fed."""
+
+
+# -- the worker process ----------------------------------------------------------------------------
+
+READY, ERROR, ROW = 2, 1, 0
+ARRAY, BYTES = 0, 1
+NO_SLOT = 0xFFFFFFFF
+
+
+def _seed_everything(seed: int, epoch: int, index: int) -> None:
+    """Seeds the generators a dataset may use from (seed, epoch, index)."""
+    value = hash((seed, epoch, index)) & 0xFFFFFFFF  # tuples of ints hash the same in every process
+    random.seed(value)
+    np.random.seed(value)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.default_generator.manual_seed(value)  # the CPU generator: torch.manual_seed costs 100x more
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return (n + multiple - 1) // multiple * multiple
+
+
+class _WorkerSlots:
+    """The worker's side of its slots: their maps, and which the parent has given back."""
+
+    def __init__(self, worker_id: int):
+        self.worker_id = worker_id
+        self.maps: List[mmap.mmap] = []
+        self.free: List[int] = []
+
+    def take(self, size: int, index: int) -> Tuple[int, Optional[int]]:
+        """A free slot of at least `size` bytes: (slot id, its fd when it is new, else None)."""
+        fitting = [s for s in self.free if len(self.maps[s]) >= size]
+        if fitting:
+            slot = min(fitting, key=lambda s: len(self.maps[s]))
+            self.free.remove(slot)
+            return slot, None
+        capacity = 1 << max(size - 1, 4095).bit_length()  # a power of two, at least one page
+        fd = os.memfd_create(f"conveyor-worker{self.worker_id}", os.MFD_CLOEXEC)
+        try:
+            os.posix_fallocate(fd, 0, capacity)  # fail here, clearly, rather than SIGBUS on write
+        except OSError as error:
+            os.close(fd)
+            raise MemoryError(
+                f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes "
+                f"and the system refused it ({error.strerror}); {_available_memory()}") from None
+        self.maps.append(mmap.mmap(fd, capacity))
+        return len(self.maps) - 1, fd
+
+
+def _available_memory() -> str:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return "available memory: " + line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "available memory unknown"
+
+
+def _column_array(value: Any, position: int) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"column {position}: a value of type {type(value).__name__} (NumPy dtype {array.dtype}) "
+                        f"is not supported; give NumPy arrays of booleans, integers or floats, scalars, bytes or str")
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
+
+
+def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optional[int]]:
+    """The reply for one row, and the descriptor of a new slot to send after it."""
+    values = row if isinstance(row, tuple) else (row,)
+    columns = []
+    offset = 0
+    for position, value in enumerate(values):
+        if isinstance(value, str):
+            value = value.encode()
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            offset = _round_up(offset, ALIGNMENT)
+            columns.append((BYTES, bytes(value), offset))
+            offset += len(value)
+            continue
+        array = _column_array(value, position)
+        offset = _round_up(offset, ALIGNMENT)
+        columns.append((ARRAY, array, offset))
+        offset += array.nbytes
+    if not columns:
+        return struct.pack("<BIQI", ROW, NO_SLOT, 0, 0), None
+    slot, fd = slots.take(offset, index)
+    memory = slots.maps[slot]
+    parts = [struct.pack("<BIQI", ROW, slot, 0 if fd is None else len(memory), len(columns))]
+    for kind, value, start in columns:
+        if kind == BYTES:
+            memory[start:start + len(value)] = value
+            parts.append(struct.pack("<BQQ", BYTES, start, len(value)))
+            continue
+        np.ndarray(value.shape, value.dtype, buffer=memory, offset=start)[...] = value
+        code = value.dtype.str.encode()
+        parts.append(struct.pack(f"<BB{len(code)}sI{value.ndim}qQ", ARRAY, len(code), code, value.ndim, *value.shape,
+                                 start))
+    return b"".join(parts), fd
+
+
+def _worker_main(conn, source, worker_id: int, seed: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
+    slots = _WorkerSlots(worker_id)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    conn.send_bytes(bytes([READY]))
+    while True:
+        if not poller.poll(PARENT_CHECK_S * 1000):
+            if os.getppid() != parent:
+                return
+            continue
+        try:
+            request = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if not request:
+            return
+        index, epoch, count = struct.unpack_from("<QQI", request)
+        slots.free.extend(struct.unpack_from(f"<{count}I", request, 20))
+        fd = None
+        try:
+            _seed_everything(seed, epoch, index)
+            reply, fd = _encode_row(source[index], slots, index)
+        except BaseException as error:  # noqa: B902 - everything goes back to the parent
+            reply = bytes([ERROR]) + pickle.dumps(_portable_exception(error, traceback.format_exc()))
+        try:
+            conn.send_bytes(reply)
+            if fd is not None:
+                reduction.send_handle(conn, fd, None)  # SCM_RIGHTS: the pid is only used on Windows
+        except OSError:
+            return
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+
+def _portable_exception(error: BaseException, text: str) -> Tuple[BaseException, str]:
+    """`error` when it survives pickling, else a RuntimeError that names its type and message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error, text
+    except Exception:
+        return RuntimeError(f"{type(error).__module__}.{type(error).__qualname__}: {error}"), text
+
+
+# -- the parent ----------------------------------------------------------------------------------------
+
+class _Worker:
+    """One worker process and the parent's end of its socket."""
+
+    def __init__(self, context, source, worker_id: int, seed: int):
+        self.id = worker_id
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(target=_worker_main, args=(child, source, worker_id, seed),
+                                       name=f"conveyor-worker-{worker_id}", daemon=True)
+        self.process.start()
+        child.close()
+
+    def wait_ready(self) -> None:
+        """Waits for the worker to say it has started (unpickled the dataset)."""
+        ready = multiprocessing.connection.wait([self.conn, self.process.sentinel])
+        try:
+            if self.conn in ready and self.conn.recv_bytes() == bytes([READY]):
+                return
+        except (EOFError, OSError):
+            pass
+        raise WorkerError(
+            f"conveyor worker {self.id} (pid {self.process.pid}) {self.death()} while starting (its error is on stderr "
+            f"above). A new process unpickles the dataset and re-imports the main module: a script that builds or "
+            f"iterates a pipeline at import time must do so under `if __name__ == '__main__':`.")
+
+    def death(self) -> str:
+        """How the process ended."""
+        self.process.join(timeout=EXIT_GRACE_S)
+        code = self.process.exitcode
+        if code is None:
+            return "stopped answering"
+        if code < 0:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        return f"exited with status {code}"
+
+    def stop(self, wait: bool) -> None:
+        try:
+            self.conn.send_bytes(b"")
+        except OSError:
+            pass
+        if wait:
+            self.process.join(timeout=EXIT_GRACE_S)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _stop_all(workers: List[_Worker]) -> None:
+    for worker in workers:
+        try:
+            worker.conn.send_bytes(b"")
+        except OSError:
+            pass
+    for worker in workers:
+        worker.stop(wait=True)
+
+
+class WorkerPool:
+    """`count` processes reading rows of `source`, for the engine's native worker source
+    (worker_source.cpp), which calls channel(), error() and dead(). Stopped by close(), when
+    garbage-collected, or at interpreter exit."""
+
+    def __init__(self, source: Any, count: int, seed: int):
+        try:
+            pickle.dumps(source)
+        except Exception as error:
+            raise TypeError(f"python_multiprocessing=True sends the dataset to worker processes, and "
+                            f"{type(source).__qualname__} object {source!r:.80} cannot be pickled: {error}. "
+                            f"Define its class at module level, or pass python_multiprocessing=False.") from None
+        self.count = count
+        self._source = source
+        self._seed = seed
+        self._length = len(source)
+        self._lock = threading.Lock()
+        self._workers: List[_Worker] = []
+        self._retired: Dict[int, _Worker] = {}  # by pid: dead workers, to describe to late readers
+        self._finalizer = weakref.finalize(self, _stop_all, self._workers)
+        context = multiprocessing.get_context("forkserver")
+        self._workers.extend(_Worker(context, source, i, seed) for i in range(count))
+        try:
+            for worker in self._workers:  # they start in parallel
+                worker.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def __len__(self) -> int:
+        return self._length
+
+    def pids(self) -> List[int]:
+        """The workers' process ids."""
+        return [w.process.pid for w in self._workers]
+
+    def channel(self, i: int) -> Tuple[int, int, int]:
+        """Worker i's socket and exit sentinel descriptors, and its pid."""
+        worker = self._workers[i]
+        return worker.conn.fileno(), worker.process.sentinel, worker.process.pid
+
+    def error(self, payload: bytes, i: int, index: int) -> BaseException:
+        """The exception worker i sent for sample `index`, its traceback added as a note."""
+        error, text = pickle.loads(payload)
+        if hasattr(error, "add_note"):
+            error.add_note(f"in conveyor worker {i} (pid {self._workers[i].process.pid}), sample {index}:\n{text}")
+        return error
+
+    def dead(self, i: int, index: int, pid: int) -> WorkerError:
+        """Replaces worker i when it is still process `pid`, and says how that process died."""
+        with self._lock:
+            worker = self._workers[i]
+            if worker.process.pid == pid:
+                self._retired[pid] = worker
+                fresh = _Worker(multiprocessing.get_context("forkserver"), self._source, i, self._seed)
+                self._workers[i] = fresh
+                worker.stop(wait=False)
+                fresh.wait_ready()
+            worker = self._retired[pid]
+        return WorkerError(f"conveyor worker {i} (pid {pid}) {worker.death()} while reading sample {index}")
+
+    def close(self) -> None:
+        """Stops every worker (joining them; killing one that does not exit within 2 s)."""
+        self._finalizer()
+
+
+class ProcessSource:
+    """What GeneratorDataset hands the engine when ``python_multiprocessing=True``: the engine
+    reads rows from the pool's workers natively (``__conveyor_worker_pool__``)."""
+
+    def __init__(self, source: Any, num_workers: int, seed: int):
+        self.pool = WorkerPool(source, num_workers, seed)
+        self.__conveyor_worker_pool__ = self.pool
+
+    def __len__(self) -> int:
+        return len(self.pool)

@@ -1,0 +1,219 @@
+"""GeneratorDataset(python_multiprocessing=True): __getitem__ in worker processes, rows through
+shared memory, per-sample seeding, and every fault an error that names the worker and the
+sample, never a hang or a leak. Sources live at module level: workers unpickle them by name."""
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import conveyor.dataset as ds
+
+
+
+class Pids:
+    """Row i: (i, the pid of the process that read it)."""
+
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, index):
+        return np.int64(index), np.int64(os.getpid())
+
+
+class Noisy:
+    """Row i: an image-sized array drawn from numpy.random and a number from random."""
+
+    def __len__(self):
+        return 24
+
+    def __getitem__(self, index):
+        import random
+        return np.random.random((64, 64, 8)).astype(np.float32), np.float64(random.random())
+
+
+class Growing:
+    """Row i: i + 1 rows of 40,000 float32 (160 KB to 2 MB), each element equal to i."""
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, index):
+        return np.full((index + 1, 40_000), index, dtype=np.float32)
+
+
+class FailsAt:
+    def __init__(self, bad, how):
+        self.bad, self.how = bad, how
+
+    def __len__(self):
+        return 16
+
+    def __getitem__(self, index):
+        if index == self.bad:
+            if self.how == "raise":
+                raise KeyError(f"no sample {index} here")
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if self.how == "exit":
+                os._exit(3)
+        return np.int64(index)
+
+
+def rows(dataset, epochs=1):
+    iterator = dataset.create_tuple_iterator(output_numpy=True, num_epochs=epochs)
+    return [[tuple(column.copy() for column in row) for row in iterator] for _ in range(epochs)]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_rows_are_read_in_worker_processes_in_the_samplers_order():
+    data = ds.GeneratorDataset(Pids(), ["i", "pid"], shuffle=False, num_parallel_workers=3)
+    (epoch,) = rows(data)
+    assert [int(i) for i, _ in epoch] == list(range(40))
+    pids = {int(pid) for _, pid in epoch}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 3
+
+
+def test_without_multiprocessing_rows_are_read_in_this_process():
+    data = ds.GeneratorDataset(Pids(), ["i", "pid"], shuffle=False, num_parallel_workers=3,
+                               python_multiprocessing=False)
+    assert {int(pid) for _, pid in rows(data)[0]} == {os.getpid()}
+
+
+def test_random_draws_in_getitem_are_identical_whatever_the_worker_count(restore_config):
+    def run(workers, multiprocessing=True):
+        ds.config.set_seed(5)
+        data = ds.GeneratorDataset(Noisy(), ["image", "x"], num_parallel_workers=workers,
+                                   python_multiprocessing=multiprocessing).batch(4, drop_remainder=True)
+        return rows(data, epochs=2)
+
+    two, four = run(2), run(4)
+    for epoch_two, epoch_four in zip(two, four):
+        for a, b in zip(epoch_two, epoch_four):
+            assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(two[0][0][0], two[1][0][0]), "each epoch draws anew"
+
+
+def test_rows_larger_than_any_slot_grow_a_slot_and_keep_their_values():
+    data = ds.GeneratorDataset(Growing(), ["m"], shuffle=False, num_parallel_workers=2)
+    for _ in range(2):  # the second epoch reuses the slots the first released
+        for index, (value,) in enumerate(data.create_tuple_iterator(output_numpy=True, num_epochs=1)):
+            assert value.shape == (index + 1, 40_000)
+            assert (value == index).all()
+
+
+def test_large_rows_reach_the_consumer_in_shared_memory_without_a_copy():
+    data = ds.GeneratorDataset(Growing(), ["m"], shuffle=False, num_parallel_workers=2)
+    for (value,) in data.create_tuple_iterator(output_numpy=False, num_epochs=1):
+        base = np.asarray(value)
+        # The tensor's memory is the worker's slot, mapped here: a shared mapping of a memfd.
+        address = base.ctypes.data
+        with open(f"/proc/{os.getpid()}/maps") as maps:
+            mapping = next(line for line in maps
+                           if int(line.split()[0].split("-")[0], 16) <= address < int(line.split()[0].split("-")[1], 16))
+        assert "memfd:conveyor-worker" in mapping
+
+
+def test_an_unpicklable_source_is_a_clear_error_naming_it():
+    class Local:  # a class inside a function cannot be pickled by name
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return np.int64(index)
+
+    with pytest.raises(TypeError, match="Local.*cannot be pickled.*python_multiprocessing=False"):
+        ds.GeneratorDataset(Local(), ["x"], num_parallel_workers=2)
+    assert len(rows(ds.GeneratorDataset(Local(), ["x"], num_parallel_workers=2, python_multiprocessing=False))[0]) == 4
+
+
+def test_an_exception_in_a_worker_keeps_its_type_message_and_traceback():
+    data = ds.GeneratorDataset(FailsAt(9, "raise"), ["x"], shuffle=False, num_parallel_workers=2)
+    with pytest.raises(KeyError) as info:
+        rows(data)
+    message = str(info.value)
+    assert "no sample 9 here" in message and "sample 9" in message
+    assert info.value.stage == "source" and info.value.sample == 9
+    notes = "".join(getattr(info.value.__cause__, "__notes__", []))
+    assert "in conveyor worker" in notes and "__getitem__" in notes and "raise KeyError" in notes
+
+
+@pytest.mark.parametrize("how, says", [("kill", "killed by signal SIGKILL"), ("exit", "exited with status 3")])
+def test_a_dead_worker_is_an_error_naming_it_and_the_next_epoch_works(how, says):
+    data = ds.GeneratorDataset(FailsAt(7, how), ["x"], shuffle=False, num_parallel_workers=2)
+    data_source_pids(data)  # started: the time below is the fault's alone
+    start = time.monotonic()
+    with pytest.raises(Exception) as info:
+        rows(data)
+    assert time.monotonic() - start < 5
+    message = str(info.value)
+    assert "conveyor worker" in message and "pid" in message and says in message and "sample 7" in message
+    # The dead worker was replaced: a pipeline over a source without the fault runs.
+    assert len(rows(ds.GeneratorDataset(FailsAt(-1, how), ["x"], num_parallel_workers=2))[0]) == 16
+
+
+def shm_entries():
+    return set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+
+
+def test_workers_exit_and_nothing_is_left_when_the_dataset_goes():
+    before = shm_entries()
+    data = ds.GeneratorDataset(Growing(), ["m"], num_parallel_workers=2)
+    iterator = data.create_tuple_iterator(output_numpy=True, num_epochs=1)
+    next(iterator)  # stop mid-epoch
+    pids = data_source_pids(data)
+    assert all(alive(pid) for pid in pids)
+    del iterator, data
+    gc.collect()
+    assert wait_until(lambda: not any(alive(pid) for pid in pids))
+    assert shm_entries() == before
+
+
+def data_source_pids(data):
+    """The pids of the worker processes behind a GeneratorDataset."""
+    return data._process_source.pool.pids()
+
+
+def test_workers_exit_when_the_process_that_owns_them_is_killed(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import conveyor.dataset as ds
+        from test_workers import Growing
+        data = ds.GeneratorDataset(Growing(), ["m"], num_parallel_workers=2)
+        iterator = data.create_tuple_iterator(output_numpy=True, num_epochs=1)
+        next(iterator)
+        print(*data._process_source.pool.pids(), flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in child.stdout.readline().split()]
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+        child.kill()
+        child.wait()
+        assert wait_until(lambda: not any(alive(pid) for pid in pids), seconds=10)
+    finally:
+        child.kill()
