@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -63,6 +64,17 @@ class FailsAt:
                 os.kill(os.getpid(), signal.SIGKILL)
             if self.how == "exit":
                 os._exit(3)
+        return np.int64(index)
+
+
+class Sleepy:
+    """Row i after 50 ms."""
+
+    def __len__(self):
+        return 32
+
+    def __getitem__(self, index):
+        time.sleep(0.05)
         return np.int64(index)
 
 
@@ -217,3 +229,26 @@ def test_workers_exit_when_the_process_that_owns_them_is_killed(tmp_path):
         assert wait_until(lambda: not any(alive(pid) for pid in pids), seconds=10)
     finally:
         child.kill()
+
+
+def test_ctrl_c_interrupts_next_and_leaves_the_workers_working():
+    data = ds.GeneratorDataset(Sleepy(), ["x"], shuffle=False, num_parallel_workers=2)
+    pids = data_source_pids(data)
+    iterator = data.batch(16).create_tuple_iterator(output_numpy=True, num_epochs=1)
+
+    def ctrl_c():  # a terminal sends SIGINT to the whole process group
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    timer = threading.Timer(0.2, ctrl_c)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            next(iterator)  # a batch of 16 rows takes 0.4 s
+    finally:
+        timer.cancel()
+        timer.join()
+    iterator.stop()
+    assert all(alive(pid) for pid in pids)
+    assert [len(batch[0]) for batch in rows(data.batch(16))[0]] == [16, 16]

@@ -16,6 +16,9 @@
 #include <tuple>
 #include <vector>
 
+#include <conveyor/dtype.hpp>
+#include <conveyor/tensor.hpp>
+
 #include "gil.hpp"
 #include "python_callables.hpp"
 
@@ -56,6 +59,8 @@ class Channel {
 
   /// The worker's process id.
   const long pid;
+  /// Requests sent or about to be, whose replies are not read yet.
+  std::atomic<int> pending{0};
 
   /// Sends a request for `index` and returns its ticket; the reply is read with read_reply().
   std::uint64_t send(std::size_t index, std::uint64_t epoch) {
@@ -133,7 +138,7 @@ class Channel {
       const int ready = ::poll(fds, 2, -1);
       if (ready < 0 && errno == EINTR) continue;
       if (ready < 0) throw std::system_error(errno, std::generic_category(), "conveyor: poll on a worker");
-      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) return;
+      if (fds[0].revents) return;  // data, end of file or an error: read() tells which
       if (fds[1].revents) throw WorkerGone{};
     }
   }
@@ -207,25 +212,6 @@ class Lease {
   std::uint32_t id_;
 };
 
-/// NumPy's type string of a native-order array ("<f4", "|u1", ...) as a conveyor dtype.
-DType dtype_of(const std::string& code) {
-  const char kind = code.size() > 1 ? code[1] : '?';
-  const int size = code.size() > 2 ? std::stoi(code.substr(2)) : 0;
-  if (kind == 'b' && size == 1) return DType::boolean;
-  if (kind == 'i' && size == 1) return DType::i8;
-  if (kind == 'i' && size == 2) return DType::i16;
-  if (kind == 'i' && size == 4) return DType::i32;
-  if (kind == 'i' && size == 8) return DType::i64;
-  if (kind == 'u' && size == 1) return DType::u8;
-  if (kind == 'u' && size == 2) return DType::u16;
-  if (kind == 'u' && size == 4) return DType::u32;
-  if (kind == 'u' && size == 8) return DType::u64;
-  if (kind == 'f' && size == 2) return DType::f16;
-  if (kind == 'f' && size == 4) return DType::f32;
-  if (kind == 'f' && size == 8) return DType::f64;
-  throw std::runtime_error("conveyor: a worker sent an array of NumPy dtype " + code + ", which conveyor does not support");
-}
-
 /// Reads a reply's fields in order.
 class Reader {
  public:
@@ -264,15 +250,25 @@ class WorkerSource final : public Source {
   std::optional<Row> next() override { throw std::logic_error("conveyor: next() on a random-access source"); }
 
   Row fetch(std::size_t index, std::uint64_t epoch) const override {
-    const std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
+    // The least busy worker, the first of them from a rotating start.
+    std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
     std::shared_ptr<Channel> channel;
     {
       std::lock_guard lock(mutex_);
+      for (std::size_t k = 1, first = worker; k < count_; ++k) {
+        const std::size_t candidate = (first + k) % count_;
+        if (channels_[candidate]->pending < channels_[worker]->pending) worker = candidate;
+      }
       channel = channels_[worker];
+      ++channel->pending;
     }
     std::shared_ptr<Mapping> slot;
     std::vector<unsigned char> reply;
     try {
+      struct Done {
+        Channel& c;
+        ~Done() { --c.pending; }
+      } done{*channel};
       reply = channel->read_reply(channel->send(index, epoch), slot);
     } catch (const WorkerGone&) {
       raise_dead(worker, *channel, index);
@@ -332,7 +328,7 @@ class WorkerSource final : public Source {
         continue;
       }
       if (kind != kArray) throw std::runtime_error("conveyor: a worker sent a column of unknown kind");
-      const DType dtype = dtype_of(in.take_string(in.take<std::uint8_t>()));
+      const DType dtype = dtype_named(in.take_string(in.take<std::uint8_t>()));  // NumPy's names are conveyor's
       const auto ndim = in.take<std::uint32_t>();
       Shape shape(ndim);
       std::int64_t elements = 1;

@@ -33,7 +33,7 @@ fields little-endian): a request is ``<QQI`` (index, epoch, n) and n ``<I`` slot
 gives back; an empty payload stops the worker. A reply is a status byte: 2 ready (once, at
 start), 1 an error (a pickle of (exception, traceback text) follows), or 0 a row: ``<IQI`` (slot,
 the new slot's size or 0, column count), then per column ``B`` kind and for an array (kind 0)
-``B`` length of NumPy's type string, the string, ``<I`` ndim, ndim ``<q`` extents, ``<Q``
+``B`` length of the dtype's name (NumPy's, which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents, ``<Q``
 offset; for bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows the reply.
 """
 
@@ -167,7 +167,7 @@ def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optio
             parts.append(struct.pack("<BQQ", BYTES, start, len(value)))
             continue
         np.ndarray(value.shape, value.dtype, buffer=memory, offset=start)[...] = value
-        code = value.dtype.str.encode()
+        code = value.dtype.name.encode()  # NumPy's dtype names are conveyor's; the byte order is native
         parts.append(struct.pack(f"<BB{len(code)}sI{value.ndim}qQ", ARRAY, len(code), code, value.ndim, *value.shape,
                                  start))
     return b"".join(parts), fd
@@ -268,13 +268,14 @@ class _Worker:
         self.conn.close()
 
 
-def _stop_all(workers: List[_Worker]) -> None:
-    for worker in workers:
+def _stop_all(workers: List[_Worker], retired: Dict[int, _Worker]) -> None:
+    everyone = workers + list(retired.values())
+    for worker in everyone:
         try:
             worker.conn.send_bytes(b"")
         except OSError:
             pass
-    for worker in workers:
+    for worker in everyone:
         worker.stop(wait=True)
 
 
@@ -296,8 +297,10 @@ class WorkerPool:
         self._length = len(source)
         self._lock = threading.Lock()
         self._workers: List[_Worker] = []
-        self._retired: Dict[int, _Worker] = {}  # by pid: dead workers, to describe to late readers
-        self._finalizer = weakref.finalize(self, _stop_all, self._workers)
+        # Dead workers by pid, to describe to late readers. Their sockets stay open until close():
+        # the native source may still poll them, and a closed descriptor's number could be reused.
+        self._retired: Dict[int, _Worker] = {}
+        self._finalizer = weakref.finalize(self, _stop_all, self._workers, self._retired)
         context = multiprocessing.get_context("forkserver")
         self._workers.extend(_Worker(context, source, i, seed) for i in range(count))
         try:
@@ -334,7 +337,8 @@ class WorkerPool:
                 self._retired[pid] = worker
                 fresh = _Worker(multiprocessing.get_context("forkserver"), self._source, i, self._seed)
                 self._workers[i] = fresh
-                worker.stop(wait=False)
+                if worker.process.is_alive():  # it stopped answering
+                    worker.process.kill()
                 fresh.wait_ready()
             worker = self._retired[pid]
         return WorkerError(f"conveyor worker {i} (pid {pid}) {worker.death()} while reading sample {index}")
