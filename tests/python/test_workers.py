@@ -78,6 +78,20 @@ class Sleepy:
         return np.int64(index)
 
 
+class RefusedSlot:
+    """Row 3 (2 MiB) needs a slot larger than this worker may allocate: the worker caps its own
+    file size at 1 MiB (RLIMIT_FSIZE), so reserving the slot fails with EFBIG."""
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        import resource
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail with EFBIG instead of a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        return np.zeros((2 << 20) if index == 3 else 8, dtype=np.uint8)
+
+
 def rows(dataset, epochs=1):
     iterator = dataset.create_tuple_iterator(output_numpy=True, num_epochs=epochs)
     return [[tuple(column.copy() for column in row) for row in iterator] for _ in range(epochs)]
@@ -252,3 +266,12 @@ def test_ctrl_c_interrupts_next_and_leaves_the_workers_working():
     iterator.stop()
     assert all(alive(pid) for pid in pids)
     assert [len(batch[0]) for batch in rows(data.batch(16))[0]] == [16, 16]
+
+
+def test_a_slot_the_system_refuses_is_an_error_saying_what_was_needed_and_what_is_available():
+    data = ds.GeneratorDataset(RefusedSlot(), ["x"], shuffle=False, num_parallel_workers=2)
+    with pytest.raises(MemoryError) as info:
+        rows(data)
+    message = str(info.value)
+    assert "sample 3" in message and "shared-memory slot of 2097152 bytes" in message
+    assert "available memory:" in message
