@@ -107,7 +107,7 @@ std::vector<Sample> BatchStream::map_batch(std::vector<Sample> rows, std::uint64
     }
     return rows;
   } catch (...) {
-    throw wrap_current_exception("per_batch_map", batch);
+    throw wrap_current_exception("per_batch_map", batch, ErrorUnit::batch);
   }
 }
 
@@ -164,7 +164,7 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
     }
     return out;
   } catch (...) {
-    throw wrap_current_exception("batch", batch_number_ - 1);
+    throw wrap_current_exception("batch", batch_number_ - 1, ErrorUnit::batch);
   }
 }
 

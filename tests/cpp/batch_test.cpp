@@ -93,8 +93,10 @@ TEST(BatchCollationTest, MismatchedShapesNameColumnBatchAndBothShapes) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.stage(), "batch");
-    EXPECT_EQ(e.sample(), 1u);
+    EXPECT_EQ(e.batch(), 1u);
+    EXPECT_EQ(e.sample(), std::nullopt);
     std::string what = e.what();
+    EXPECT_NE(what.find("batch failed on batch 1: "), std::string::npos) << what;
     EXPECT_NE(what.find("'pixels'"), std::string::npos) << what;
     EXPECT_NE(what.find("(2,)"), std::string::npos) << what;
     EXPECT_NE(what.find("(3,)"), std::string::npos) << what;

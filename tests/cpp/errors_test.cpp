@@ -12,6 +12,7 @@ struct Failure {
   std::size_t outputs_before = 0;
   std::string stage;
   std::optional<std::uint64_t> sample;
+  std::optional<std::uint64_t> batch;
   std::string what;
 };
 
@@ -23,6 +24,7 @@ Failure read_until_error(Iterator it) {
   } catch (const Error& e) {
     f.stage = e.stage();
     f.sample = e.sample();
+    f.batch = e.batch();
     f.what = e.what();
     EXPECT_FALSE(it.next()) << "an iterator that failed must be over";
     return f;
@@ -119,7 +121,9 @@ TEST(StageErrorTest, PerBatchMapErrorNamesTheBatch) {
   auto f = read_until_error(GeneratorDataset(RangeSource{12}, {"index"}, {.shuffle = false}).batch(2, false, options).iterate());
   EXPECT_EQ(f.outputs_before, 2u);
   EXPECT_EQ(f.stage, "per_batch_map");
-  EXPECT_EQ(f.sample, 2u);
+  EXPECT_EQ(f.batch, 2u);
+  EXPECT_EQ(f.sample, std::nullopt);
+  EXPECT_NE(f.what.find("failed on batch 2: bad batch"), std::string::npos) << f.what;
 }
 
 TEST(StageErrorTest, AnotherPipelineWorksAfterAFailure) {

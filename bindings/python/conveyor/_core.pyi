@@ -7,6 +7,7 @@ import numpy as np
 class PipelineError(RuntimeError):
     stage: str
     sample: Optional[int]
+    batch: Optional[int]
     original: Optional[BaseException]
 
 class Tensor:

@@ -20,6 +20,7 @@ def user_facing(error: PipelineError) -> BaseException:
             continue
         exception.stage = error.stage
         exception.sample = error.sample
+        exception.batch = error.batch
         exception.__cause__ = original
         return exception
     error.__cause__ = original

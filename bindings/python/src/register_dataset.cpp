@@ -114,6 +114,7 @@ void raise_pipeline_error(const Error& error) {
   py::object exception = type(error.what());
   exception.attr("stage") = error.stage();
   exception.attr("sample") = error.sample() ? py::object(py::int_(*error.sample())) : py::none();
+  exception.attr("batch") = error.batch() ? py::object(py::int_(*error.batch())) : py::none();
   exception.attr("original") = original;
   PyErr_SetObject(type.ptr(), exception.ptr());
 }
