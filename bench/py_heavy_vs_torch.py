@@ -133,7 +133,7 @@ def main() -> int:  # noqa: C901 - one linear script
     persistent = DataLoader(dataset, batch_size=BATCH, shuffle=True, drop_last=True, num_workers=2,
                             persistent_workers=True)
     me = os.getpid()
-    conveyor_workers = generators[2]._process_source.pool.pids()
+    conveyor_workers = generators[2]._workers.pids()
     long_lived = set(children(me))  # multiprocessing's fork server and resource tracker
 
     def conveyor_epoch(n):

@@ -219,7 +219,7 @@ def test_workers_exit_and_nothing_is_left_when_the_dataset_goes():
 
 def data_source_pids(data):
     """The pids of the worker processes behind a GeneratorDataset."""
-    return data._process_source.pool.pids()
+    return data._workers.pids()
 
 
 def test_workers_exit_when_the_process_that_owns_them_is_killed(tmp_path):
@@ -231,7 +231,7 @@ def test_workers_exit_when_the_process_that_owns_them_is_killed(tmp_path):
         data = ds.GeneratorDataset(Growing(), ["m"], num_parallel_workers=2)
         iterator = data.create_tuple_iterator(output_numpy=True, num_epochs=1)
         next(iterator)
-        print(*data._process_source.pool.pids(), flush=True)
+        print(*data._workers.pids(), flush=True)
         time.sleep(60)
     """)
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -64,7 +64,7 @@ class IterableSource final : public Source {
 }  // namespace
 
 std::shared_ptr<Source> python_source(py::object object) {
-  if (py::hasattr(object, "__conveyor_worker_pool__")) return worker_source(object.attr("__conveyor_worker_pool__"));
+  if (py::hasattr(object, "__conveyor_worker_pool__")) return worker_source(std::move(object));
   if (py::hasattr(object, "__getitem__") && py::hasattr(object, "__len__")) {
     auto size = py::len(object);
     return std::make_shared<RandomAccessSource>(std::move(object), size);

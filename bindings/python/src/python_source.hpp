@@ -12,10 +12,10 @@
 
 namespace conveyor::python {
 
-/// The source for `object`, by what it offers: a __conveyor_worker_pool__ attribute gives rows
-/// from worker processes (worker_source.hpp); __getitem__ and __len__ give random access; an
-/// iterable, or a callable returning one (a generator function), gives an iterable source read
-/// afresh each epoch. Throws std::invalid_argument for anything else.
+/// The source for `object`, by what it offers: a WorkerPool (its __conveyor_worker_pool__
+/// attribute says so) gives rows from worker processes (worker_source.hpp); __getitem__ and
+/// __len__ give random access; an iterable, or a callable returning one (a generator function),
+/// gives an iterable source read afresh each epoch. Throws std::invalid_argument for anything else.
 std::shared_ptr<Source> python_source(py::object object);
 
 }  // namespace conveyor::python

@@ -52,6 +52,30 @@ class Mapping {
   std::size_t size_;
 };
 
+/// Reads a reply's fields in order.
+class Reader {
+ public:
+  explicit Reader(const std::vector<unsigned char>& data) : data_(data) {}
+  template <class T>
+  T take() {
+    if (at_ + sizeof(T) > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
+    T value;
+    std::memcpy(&value, &data_[at_], sizeof(T));
+    at_ += sizeof(T);
+    return value;
+  }
+  std::string take_string(std::size_t size) {
+    if (at_ + size > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
+    std::string s(reinterpret_cast<const char*>(&data_[at_]), size);
+    at_ += size;
+    return s;
+  }
+
+ private:
+  const std::vector<unsigned char>& data_;
+  std::size_t at_ = 0;
+};
+
 /// The parent's end of one worker: its socket, its slots, and the slots to give back.
 class Channel {
  public:
@@ -100,11 +124,10 @@ class Channel {
                                (std::uint32_t{header[2]} << 8) | header[3];
     std::vector<unsigned char> reply(size);
     read_all(reply.data(), size);
-    if (size >= 17 && reply[0] == kOk) {
-      std::uint32_t id;
-      std::uint64_t new_size;
-      std::memcpy(&id, &reply[1], 4);
-      std::memcpy(&new_size, &reply[5], 8);
+    Reader in(reply);
+    if (!reply.empty() && in.take<std::uint8_t>() == kOk) {
+      const auto id = in.take<std::uint32_t>();
+      const auto new_size = in.take<std::uint64_t>();
       if (new_size != 0) {
         const int fd = receive_fd();
         if (slots_.size() <= id) slots_.resize(id + 1);
@@ -210,30 +233,6 @@ class Lease {
   std::shared_ptr<Channel> channel_;
   std::shared_ptr<Mapping> mapping_;
   std::uint32_t id_;
-};
-
-/// Reads a reply's fields in order.
-class Reader {
- public:
-  explicit Reader(const std::vector<unsigned char>& data) : data_(data) {}
-  template <class T>
-  T take() {
-    if (at_ + sizeof(T) > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
-    T value;
-    std::memcpy(&value, &data_[at_], sizeof(T));
-    at_ += sizeof(T);
-    return value;
-  }
-  std::string take_string(std::size_t size) {
-    if (at_ + size > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
-    std::string s(reinterpret_cast<const char*>(&data_[at_]), size);
-    at_ += size;
-    return s;
-  }
-
- private:
-  const std::vector<unsigned char>& data_;
-  std::size_t at_ = 0;
 };
 
 class WorkerSource final : public Source {

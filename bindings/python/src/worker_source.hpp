@@ -16,9 +16,10 @@ namespace py = pybind11;
 
 /// A random-access source reading its rows from the worker processes of `pool`, a started
 /// conveyor.dataset._workers.WorkerPool: len(pool) rows; pool.count workers; pool.channel(i)
-/// gives worker i's (socket fd, exit sentinel fd), which stay open while the pool lives;
-/// pool.error(payload, i, index) turns an exception a worker sent into the exception to raise;
-/// pool.dead(i, index) replaces dead worker i and returns the exception that describes its death.
+/// gives worker i's (socket fd, exit sentinel fd, pid), whose descriptors stay open while the
+/// pool lives; pool.error(payload, i, index) turns an exception a worker sent into the exception
+/// to raise; pool.dead(i, index, pid) replaces worker i if it is still process `pid` and returns
+/// the exception that describes that process's death.
 /// fetch() is thread-safe; rows keep their slot until the last tensor over it is released.
 std::shared_ptr<Source> worker_source(py::object pool);
 

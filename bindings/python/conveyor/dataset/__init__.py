@@ -21,7 +21,7 @@ from conveyor import _core
 from conveyor._errors import user_facing
 from conveyor.dataset import config
 from conveyor.dataset._native import NativeOperation
-from conveyor.dataset._workers import ProcessSource
+from conveyor.dataset._workers import WorkerPool
 from conveyor.dataset.samplers import (DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                                        SubsetRandomSampler, WeightedRandomSampler)
 
@@ -280,9 +280,9 @@ class GeneratorDataset(Dataset):
             raise TypeError(f"sampler must be a conveyor sampler or an iterable of indices, not {type(sampler).__name__}")
         if num_parallel_workers is not None and num_parallel_workers < 1:
             raise ValueError(f"num_parallel_workers must be >= 1, not {num_parallel_workers}")
-        self._process_source = None
+        self._workers = None
         if python_multiprocessing and (num_parallel_workers or 1) > 1 and _random_access(source):
-            source = self._process_source = ProcessSource(source, num_parallel_workers, config.get_seed())
+            source = self._workers = WorkerPool(source, num_parallel_workers, config.get_seed())
         core = _core.generator_dataset(source, names, shuffle=shuffle, num_parallel_workers=num_parallel_workers,
                                        sampler=sampler, num_samples=num_samples, num_shards=num_shards,
                                        shard_id=shard_id)

@@ -173,8 +173,9 @@ def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optio
     return b"".join(parts), fd
 
 
-def _worker_main(conn, source, worker_id: int, seed: int) -> None:
+def _worker_main(conn, pickled_source: bytes, worker_id: int, seed: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    source = pickle.loads(pickled_source)
     parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
     slots = _WorkerSlots(worker_id)
     poller = select.poll()
@@ -224,10 +225,10 @@ def _portable_exception(error: BaseException, text: str) -> Tuple[BaseException,
 class _Worker:
     """One worker process and the parent's end of its socket."""
 
-    def __init__(self, context, source, worker_id: int, seed: int):
+    def __init__(self, context, pickled_source: bytes, worker_id: int, seed: int):
         self.id = worker_id
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker_main, args=(child, source, worker_id, seed),
+        self.process = context.Process(target=_worker_main, args=(child, pickled_source, worker_id, seed),
                                        name=f"conveyor-worker-{worker_id}", daemon=True)
         self.process.start()
         child.close()
@@ -255,13 +256,13 @@ class _Worker:
             return f"was killed by signal {signal.Signals(-code).name}"
         return f"exited with status {code}"
 
-    def stop(self, wait: bool) -> None:
+    def stop(self) -> None:
+        """Asks the worker to exit, waits up to EXIT_GRACE_S, then kills it; closes the socket."""
         try:
             self.conn.send_bytes(b"")
         except OSError:
             pass
-        if wait:
-            self.process.join(timeout=EXIT_GRACE_S)
+        self.process.join(timeout=EXIT_GRACE_S)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
@@ -270,29 +271,31 @@ class _Worker:
 
 def _stop_all(workers: List[_Worker], retired: Dict[int, _Worker]) -> None:
     everyone = workers + list(retired.values())
-    for worker in everyone:
+    for worker in everyone:  # all asked first, so that they exit in parallel
         try:
             worker.conn.send_bytes(b"")
         except OSError:
             pass
     for worker in everyone:
-        worker.stop(wait=True)
+        worker.stop()
 
 
 class WorkerPool:
-    """`count` processes reading rows of `source`, for the engine's native worker source
-    (worker_source.cpp), which calls channel(), error() and dead(). Stopped by close(), when
-    garbage-collected, or at interpreter exit."""
+    """`count` processes reading rows of `source`. GeneratorDataset hands the pool itself to the
+    engine, which reads the rows natively (worker_source.cpp) and calls channel(), error() and
+    dead(). Stopped by close(), when garbage-collected, or at interpreter exit."""
+
+    #: Tells the engine (python_source.cpp) to read this source through worker_source.cpp.
+    __conveyor_worker_pool__ = True
 
     def __init__(self, source: Any, count: int, seed: int):
         try:
-            pickle.dumps(source)
+            self._pickled = pickle.dumps(source)  # once: every worker, replacements too, starts from it
         except Exception as error:
             raise TypeError(f"python_multiprocessing=True sends the dataset to worker processes, and "
                             f"{type(source).__qualname__} object {source!r:.80} cannot be pickled: {error}. "
                             f"Define its class at module level, or pass python_multiprocessing=False.") from None
         self.count = count
-        self._source = source
         self._seed = seed
         self._length = len(source)
         self._lock = threading.Lock()
@@ -302,7 +305,7 @@ class WorkerPool:
         self._retired: Dict[int, _Worker] = {}
         self._finalizer = weakref.finalize(self, _stop_all, self._workers, self._retired)
         context = multiprocessing.get_context("forkserver")
-        self._workers.extend(_Worker(context, source, i, seed) for i in range(count))
+        self._workers.extend(_Worker(context, self._pickled, i, seed) for i in range(count))
         try:
             for worker in self._workers:  # they start in parallel
                 worker.wait_ready()
@@ -335,7 +338,7 @@ class WorkerPool:
             worker = self._workers[i]
             if worker.process.pid == pid:
                 self._retired[pid] = worker
-                fresh = _Worker(multiprocessing.get_context("forkserver"), self._source, i, self._seed)
+                fresh = _Worker(multiprocessing.get_context("forkserver"), self._pickled, i, self._seed)
                 self._workers[i] = fresh
                 if worker.process.is_alive():  # it stopped answering
                     worker.process.kill()
@@ -347,14 +350,3 @@ class WorkerPool:
         """Stops every worker (joining them; killing one that does not exit within 2 s)."""
         self._finalizer()
 
-
-class ProcessSource:
-    """What GeneratorDataset hands the engine when ``python_multiprocessing=True``: the engine
-    reads rows from the pool's workers natively (``__conveyor_worker_pool__``)."""
-
-    def __init__(self, source: Any, num_workers: int, seed: int):
-        self.pool = WorkerPool(source, num_workers, seed)
-        self.__conveyor_worker_pool__ = self.pool
-
-    def __len__(self) -> int:
-        return len(self.pool)
