@@ -55,13 +55,15 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
 }  // namespace
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
-                         std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters)
+                         std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
+                         std::optional<SlotWriter> writer)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
       columns_(std::move(columns)),
       pool_(BufferPool::create(pooled_batches * std::max<std::size_t>(columns_.size(), 1))),
-      counters_(std::move(counters)) {}
+      counters_(std::move(counters)),
+      writer_(std::move(writer)) {}
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
@@ -86,7 +88,8 @@ std::optional<Sample> BatchStream::next() {
   batch.index = batch_number_++;
   if (op_.per_batch_map) rows = map_batch(std::move(rows), batch.index);
   batch.row.reserve(columns_.size());
-  for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c));
+  for (std::size_t c = 0; c < columns_.size(); ++c)
+    batch.row.push_back(writer_ && writer_->column == c ? write_slots(rows, *writer_) : collate(rows, c));
   ++counters_->rows;
   return batch;
 }
@@ -134,19 +137,8 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
     auto owner = pool_->acquire(nbytes);
     Tensor out = Tensor::from_memory(owner.get(), first.dtype(), std::move(batch_shape), {}, owner);
     if (pad == op_.pads.end()) {
-      std::size_t row_bytes = out.nbytes() / rows.size();
-      auto copy = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) rows[i].row[column].copy_to(out.data() + i * row_bytes);
-      };
-      // Large batches are copied by the arena's workers too: one thread's memcpy is far from
-      // the memory bandwidth, and the workers are idle while the batch stage is the bottleneck.
-      if (nbytes >= kParallelCopyBytes)
-        arena_.execute([&] {
-          tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows.size()),
-                            [&](const tbb::blocked_range<std::size_t>& r) { copy(r.begin(), r.end()); });
-        });
-      else
-        copy(0, rows.size());
+      const std::size_t row_bytes = nbytes / rows.size();
+      for_each_row(rows.size(), nbytes, [&](std::size_t i) { rows[i].row[column].copy_to(out.data() + i * row_bytes); });
     } else {
       fill(out, pad->pad.value);
       for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -166,6 +158,63 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
   } catch (...) {
     throw wrap_current_exception("batch", batch_number_ - 1, ErrorUnit::batch);
   }
+}
+
+Tensor BatchStream::write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const {
+  const std::size_t column = writer.column;
+  // The map stage checked each input with layout(); what is left to check is that they agree.
+  auto layout_of = [&](const Sample& s) {
+    try {
+      return writer.op.layout(s.row[column]);
+    } catch (...) {
+      throw wrap_current_exception(writer.stage, s.index);
+    }
+  };
+  const SlotLayout layout = layout_of(rows[0]);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const SlotLayout own = layout_of(rows[i]);
+    if (own.dtype != layout.dtype || own.shape != layout.shape)
+      throw Error("batch", batch_number_ - 1,
+                  "column '" + columns_[column] + "' is " + std::string(name(layout.dtype)) + " " +
+                      to_string(layout.shape) + " in sample " + std::to_string(rows[0].index) + " but " +
+                      std::string(name(own.dtype)) + " " + to_string(own.shape) + " in sample " +
+                      std::to_string(rows[i].index),
+                  nullptr, ErrorUnit::batch);
+  }
+  Shape batch_shape{static_cast<std::int64_t>(rows.size())};
+  batch_shape.insert(batch_shape.end(), layout.shape.begin(), layout.shape.end());
+  std::size_t nbytes = itemsize(layout.dtype);
+  for (auto extent : batch_shape) nbytes *= static_cast<std::size_t>(extent);
+  auto owner = pool_->acquire(nbytes);
+  Tensor out = Tensor::from_memory(owner.get(), layout.dtype, std::move(batch_shape), {}, owner);
+  const std::size_t row_bytes = nbytes / rows.size();
+  // A failing row fails the batch; the first failure (by row) is the one reported, as in-order
+  // execution would have.
+  std::vector<std::exception_ptr> errors(rows.size());
+  for_each_row(rows.size(), nbytes, [&](std::size_t i) {
+    try {
+      writer.op.write(rows[i].row[column], out.data() + i * row_bytes);
+    } catch (...) {
+      errors[i] = std::make_exception_ptr(wrap_current_exception(writer.stage, rows[i].index));
+    }
+  });
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+  return out;
+}
+
+void BatchStream::for_each_row(std::size_t rows, std::size_t nbytes, const std::function<void(std::size_t)>& fill) const {
+  // Large batches are filled by the arena's workers too: one thread's memcpy is far from the
+  // memory bandwidth, and the workers are idle while the batch stage is the bottleneck.
+  if (nbytes < kParallelCopyBytes) {
+    for (std::size_t i = 0; i < rows; ++i) fill(i);
+    return;
+  }
+  arena_.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows), [&](const tbb::blocked_range<std::size_t>& r) {
+      for (std::size_t i = r.begin(); i < r.end(); ++i) fill(i);
+    });
+  });
 }
 
 }  // namespace conveyor::detail

@@ -1,25 +1,38 @@
 #pragma once
 // BatchStream: collates batch_size rows into one pooled, contiguous tensor per column.
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <oneapi/tbb/task_arena.h>
 
 #include "buffer_pool.hpp"
+#include "conveyor/slot_op.hpp"
 #include "plan.hpp"
 #include "stream.hpp"
 
 namespace conveyor::detail {
 
+/// A map's last op, run by the batch stage as it collates `column` (see slot_op.hpp); its errors
+/// name `stage`, the map stage it belongs to.
+struct SlotWriter {
+  std::size_t column;
+  SlotOp op;
+  std::string stage;
+};
+
 /// Pulls up to batch_size rows and copies each straight into its slot of the batch buffer (one
 /// copy per row). A short last batch of an epoch is emitted unless drop_remainder. Rows whose
 /// shapes or dtypes differ in an unpadded column are an Error naming the column, the batch and
-/// both shapes.
+/// both shapes. A column with a SlotWriter is written by it instead of copied.
 class BatchStream final : public Stream {
  public:
   /// Large batches are copied in parallel in `arena`, which must outlive the stream.
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
-              std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters);
+              std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
+              std::optional<SlotWriter> writer = std::nullopt);
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -28,6 +41,9 @@ class BatchStream final : public Stream {
  private:
   std::vector<Sample> map_batch(std::vector<Sample> rows, std::uint64_t batch) const;
   Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
+  Tensor write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const;
+  /// Runs fill(i) for every row i, on the arena's workers when the batch is `nbytes` >= 1 MiB.
+  void for_each_row(std::size_t rows, std::size_t nbytes, const std::function<void(std::size_t)>& fill) const;
 
   static constexpr std::size_t kParallelCopyBytes = 1 << 20;
 
@@ -37,6 +53,7 @@ class BatchStream final : public Stream {
   std::vector<std::string> columns_;
   std::shared_ptr<BufferPool> pool_;
   std::shared_ptr<StageCounters> counters_;
+  std::optional<SlotWriter> writer_;
   std::uint64_t epoch_ = 0;
   std::uint64_t batch_number_ = 0;
   bool epoch_over_ = false;

@@ -1,6 +1,8 @@
 #include "compile.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 #include <oneapi/tbb/info.h>
 
 #include "batch_stream.hpp"
@@ -31,6 +33,66 @@ std::shared_ptr<const Sampler> make_sampler(const GeneratorOptions& options, std
   return std::make_shared<SequentialSampler>(0, options.num_samples);
 }
 
+namespace {
+
+/// The column a map's op output lands in (the map has one output).
+std::size_t output_column(const MapOp& map) {
+  auto it = std::find_if(map.layout.begin(), map.layout.end(), [](ColumnSource c) { return c.from_output; });
+  return static_cast<std::size_t>(it - map.layout.begin());
+}
+
+/// The map node below batch node `batch` whose last op, a SlotOp, the batch stage can run as it
+/// collates: batch() directly over the map, the map with one output column, no per_batch_map
+/// and no padding of that column. Null when there is none.
+const Node* slot_map(const Node& batch) {
+  const auto& op = std::get<BatchOp>(batch.op);
+  const Node& child = *batch.children.front();
+  const auto* map = std::get_if<MapOp>(&child.op);
+  if (!map || map->ops.empty() || map->output_count != 1 || op.per_batch_map || !map->ops.back().target<SlotOp>())
+    return nullptr;
+  const std::size_t column = output_column(*map);
+  if (std::any_of(op.pads.begin(), op.pads.end(), [&](const ColumnPad& p) { return p.column == column; }))
+    return nullptr;
+  return &child;
+}
+
+}  // namespace
+
+RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
+  const std::string name = "map[" + std::to_string(maps_++) + "]";
+  auto stage_counters = counter(name, workers(map.workers));
+  const std::uint64_t first_op = ops_;
+  ops_ += map.ops.size();
+  // When the batch stage runs the last op (a SlotOp), this stage runs the others and checks
+  // that the SlotOp takes their output, so that a bad input still fails here, on its sample.
+  std::optional<SlotOp> deferred;
+  if (auto it = std::find(slot_maps_.begin(), slot_maps_.end(), &node); it != slot_maps_.end()) {
+    slot_maps_.erase(it);
+    deferred = *map.ops.back().target<SlotOp>();
+    slot_writer_ = SlotWriter{output_column(map), *deferred, name};
+  }
+  const std::size_t run = map.ops.size() - (deferred ? 1 : 0);
+  return {std::move(stage_counters), [map, deferred, run, seed = config_.seed, first_op](Sample& sample,
+                                                                                      std::uint64_t epoch) {
+            Row values = select_columns(sample.row, map.inputs);
+            OpContext context{seed, epoch, sample.index, first_op};
+            for (std::size_t i = 0; i < run; ++i) {
+              values = map.ops[i](std::move(values), context);
+              ++context.op;
+            }
+            if (values.size() != map.output_count)
+              throw std::runtime_error("returned " + std::to_string(values.size()) + " columns; expected " +
+                                       std::to_string(map.output_count));
+            if (deferred) deferred->layout(values[0]);
+            Row out;
+            out.reserve(map.layout.size());
+            for (ColumnSource c : map.layout)
+              out.push_back(c.from_output ? std::move(values[c.index]) : std::move(sample.row[c.index]));
+            sample.row = std::move(out);
+            return true;
+          }};
+}
+
 std::shared_ptr<StageCounters> Compiler::counter(std::string name, std::size_t workers) {
   counters_.push_back(std::make_shared<StageCounters>(std::move(name), workers));
   return counters_.back();
@@ -54,6 +116,8 @@ void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
 }
 
 std::unique_ptr<Stream> Compiler::compile(const Node& node) {
+  if (std::holds_alternative<BatchOp>(node.op))
+    if (const Node* map = slot_map(node)) slot_maps_.push_back(map);
   std::vector<std::unique_ptr<Stream>> children;
   for (const auto& child : node.children) children.push_back(compile(*child));
   std::unique_ptr<Stream> stream = children.empty() ? nullptr : std::move(children.front());
@@ -71,27 +135,7 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
         stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, *op->options.num_samples);
     }
   } else if (auto* op = std::get_if<MapOp>(&node.op)) {
-    auto stage_counters = counter("map[" + std::to_string(maps_++) + "]", workers(op->workers));
-    const std::uint64_t first_op = ops_;
-    ops_ += op->ops.size();
-    add_row_stage(stream, {std::move(stage_counters), [op = *op, seed = config_.seed, first_op](Sample& sample,
-                                                                                               std::uint64_t epoch) {
-                             Row values = select_columns(sample.row, op.inputs);
-                             OpContext context{seed, epoch, sample.index, first_op};
-                             for (const ContextOp& f : op.ops) {
-                               values = f(std::move(values), context);
-                               ++context.op;
-                             }
-                             if (values.size() != op.output_count)
-                               throw std::runtime_error("returned " + std::to_string(values.size()) +
-                                                        " columns; expected " + std::to_string(op.output_count));
-                             Row out;
-                             out.reserve(op.layout.size());
-                             for (ColumnSource c : op.layout)
-                               out.push_back(c.from_output ? std::move(values[c.index]) : std::move(sample.row[c.index]));
-                             sample.row = std::move(out);
-                             return true;
-                           }});
+    add_row_stage(stream, map_stage(node, *op));
   } else if (auto* op = std::get_if<FilterOp>(&node.op)) {
     auto stage_counters = counter("filter[" + std::to_string(filters_++) + "]", workers(op->workers));
     add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample, std::uint64_t) {
@@ -109,7 +153,7 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"));
   } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
     stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
-                                           arena_, counter("batch"));
+                                           arena_, counter("batch"), std::exchange(slot_writer_, std::nullopt));
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
     stream = std::make_unique<RepeatStream>(std::move(stream), op->count);
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {

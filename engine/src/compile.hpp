@@ -6,6 +6,7 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include "batch_stream.hpp"
 #include "conveyor/config.hpp"
 #include "parallel_stream.hpp"
 #include "plan.hpp"
@@ -34,6 +35,8 @@ class Compiler {
   std::shared_ptr<StageCounters> counter(std::string name, std::size_t workers = 1);
   std::size_t workers(std::optional<std::size_t> requested);
   void add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage);
+  RowStage map_stage(const Node& node, const MapOp& op);
+
 
   tbb::task_arena& arena_;
   Config config_;
@@ -42,6 +45,10 @@ class Compiler {
   std::size_t maps_ = 0;
   std::uint64_t ops_ = 0;
   std::size_t filters_ = 0;
+  /// Map nodes whose last op (a SlotOp) the batch stage above them runs, from when that batch
+  /// is compiled until the map is; and the writer the last such map handed to its batch stage.
+  std::vector<const Node*> slot_maps_;
+  std::optional<SlotWriter> slot_writer_;
 };
 
 }  // namespace conveyor::detail

@@ -16,6 +16,9 @@ using internal::fail;
 
 namespace {
 
+/// The fused op's name in errors.
+constexpr std::string_view kFused = "normalize_hwc2chw";
+
 /// Element layouts normalize() writes.
 enum class Layout { hwc, chw };
 
@@ -48,36 +51,55 @@ void normalize_u8(const std::uint8_t* in, std::int64_t pixels, const std::vector
       result[p * pixel_step + c * channel_step] = table[static_cast<std::size_t>(c)][in[p * Channels + c]];
 }
 
-/// (x - mean[c]) / std[c] for every element of `img`, written in `layout` order.
-Tensor normalize_to(std::string_view op, const Tensor& img, const std::vector<float>& mean,
-                    const std::vector<float>& std, Layout layout) {
+/// What normalize_into() needs, checked once per image.
+struct Plan {
+  internal::ImageShape shape;
+  std::vector<float> inverse;
+  bool planar;
+};
+
+Plan plan(std::string_view op, const Tensor& img, const std::vector<float>& mean, const std::vector<float>& std,
+          Layout layout) {
   const auto shape = internal::image_shape(op, img);
-  const std::vector<float> inverse = inverse_std(op, shape.channels, mean, std);
+  return {shape, inverse_std(op, shape.channels, mean, std), layout == Layout::chw && shape.rank == 3};
+}
+
+Shape output_shape(const Tensor& img, const Plan& p) {
+  return p.planar ? Shape{p.shape.channels, p.shape.height, p.shape.width} : img.shape();
+}
+
+/// (x - mean[c]) / std[c] for every element of `img`, written to `result` in the plan's order.
+void normalize_into(std::string_view op, const Plan& p, const Tensor& img, const std::vector<float>& mean,
+                    float* result) {
   const Tensor src = img.contiguous();
-  const bool planar = layout == Layout::chw && shape.rank == 3;
-  Tensor out = Tensor::empty(DType::f32, planar ? Shape{shape.channels, shape.height, shape.width} : img.shape());
-  const std::int64_t pixels = shape.height * shape.width;
-  const std::int64_t channels = shape.channels;
+  const std::int64_t pixels = p.shape.height * p.shape.width;
+  const std::int64_t channels = p.shape.channels;
   // The plane stride is 1 and the pixel stride C for HWC; the other way round for CHW.
-  const std::int64_t pixel_step = planar ? 1 : channels;
-  const std::int64_t channel_step = planar ? pixels : 1;
-  auto* result = reinterpret_cast<float*>(out.data());
+  const std::int64_t pixel_step = p.planar ? 1 : channels;
+  const std::int64_t channel_step = p.planar ? pixels : 1;
   if (src.dtype() == DType::u8 && channels == 3) {
-    normalize_u8<3>(reinterpret_cast<const std::uint8_t*>(src.data()), pixels, mean, inverse, result, pixel_step,
+    normalize_u8<3>(reinterpret_cast<const std::uint8_t*>(src.data()), pixels, mean, p.inverse, result, pixel_step,
                     channel_step);
-    return out;
+    return;
   }
   internal::visit_numeric(op, src.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const auto* in = reinterpret_cast<const T*>(src.data());
-    for (std::int64_t p = 0; p < pixels; ++p) {
+    for (std::int64_t px = 0; px < pixels; ++px) {
       for (std::int64_t c = 0; c < channels; ++c) {
         const auto k = static_cast<std::size_t>(c);
-        const float x = internal::convert<float>(in[p * channels + c]);
-        result[p * pixel_step + c * channel_step] = (x - mean[k]) * inverse[k];
+        const float x = internal::convert<float>(in[px * channels + c]);
+        result[px * pixel_step + c * channel_step] = (x - mean[k]) * p.inverse[k];
       }
     }
   });
+}
+
+Tensor normalize_to(std::string_view op, const Tensor& img, const std::vector<float>& mean,
+                    const std::vector<float>& std, Layout layout) {
+  const Plan p = plan(op, img, mean, std, layout);
+  Tensor out = Tensor::empty(DType::f32, output_shape(img, p));
+  normalize_into(op, p, img, mean, reinterpret_cast<float*>(out.data()));
   return out;
 }
 
@@ -88,7 +110,16 @@ Tensor normalize(const Tensor& img, const std::vector<float>& mean, const std::v
 }
 
 Tensor normalize_hwc2chw(const Tensor& img, const std::vector<float>& mean, const std::vector<float>& std) {
-  return normalize_to("normalize_hwc2chw", img, mean, std, Layout::chw);
+  return normalize_to(kFused, img, mean, std, Layout::chw);
+}
+
+SlotOp normalize_hwc2chw_op(const std::vector<float>& mean, const std::vector<float>& std) {
+  return {[mean, std](const Tensor& img) {
+            return SlotLayout{DType::f32, output_shape(img, plan(kFused, img, mean, std, Layout::chw))};
+          },
+          [mean, std](const Tensor& img, std::byte* slot) {
+            normalize_into(kFused, plan(kFused, img, mean, std, Layout::chw), img, mean, reinterpret_cast<float*>(slot));
+          }};
 }
 
 Tensor rescale(const Tensor& t, float rescale, float shift) {

@@ -16,7 +16,8 @@ const Operator& find(const std::vector<Operator>& all, const std::string& name) 
   return *it;
 }
 
-// Normalize directly followed by HWC2CHW becomes normalize_hwc2chw: one pass, no float HWC copy.
+// Normalize directly followed by HWC2CHW becomes normalize_hwc2chw: one pass, no float HWC copy,
+// and, when a batch follows the map, written straight into the batch.
 bool fusable(const std::vector<OpSpec>& specs, std::size_t i) {
   return specs[i].name == "Normalize" && i + 1 < specs.size() && specs[i + 1].name == "HWC2CHW";
 }
@@ -84,7 +85,7 @@ std::vector<ContextOp> make_ops(const std::vector<OpSpec>& specs) {
       Arguments(specs[i + 1].name, find(all, specs[i + 1].name).params, specs[i + 1].values);
       auto mean = args.numbers("mean"), std = args.numbers("std");
       std::vector<float> m(mean.begin(), mean.end()), s(std.begin(), std.end());
-      ops.push_back([m, s](Row row, const OpContext&) { return Row{normalize_hwc2chw(row.at(0), m, s)}; });
+      ops.push_back(normalize_hwc2chw_op(m, s));
       ++i;
       continue;
     }

@@ -101,6 +101,19 @@ def test_random_augmentations_are_identical_whatever_the_worker_count(restore_co
         assert np.array_equal(a, b)
 
 
+def test_normalize_and_hwc2chw_written_straight_into_the_batch_match_numpy():
+    mean, std = [120.0, 110.0, 100.0], [50.0, 60.0, 70.0]
+    decoded = ds.GeneratorDataset(Images(), ["image", "label"], shuffle=False).map(vision.Decode(), input_columns="image")
+    images = [img for img, _ in decoded.create_tuple_iterator(num_epochs=1, output_numpy=True)]
+    # The batch right after the fused Normalize + HWC2CHW runs it in place (conveyor/slot_op.hpp).
+    batched = decoded.map([vision.Normalize(mean, std), vision.HWC2CHW()], input_columns="image").batch(5)
+    got = np.concatenate([b for b, _ in batched.create_tuple_iterator(num_epochs=1, output_numpy=True)])
+    expected = np.stack([((img.astype(np.float32) - np.float32(mean)) / np.float32(std)).transpose(2, 0, 1)
+                         for img in images])
+    assert got.dtype == np.float32 and got.shape == (24, 3, 24, 32)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_a_corrupt_image_names_the_map_and_the_sample():
     pipeline = ds.GeneratorDataset(Images(corrupt=5), ["image", "label"], shuffle=False)
     pipeline = pipeline.map(vision.Decode(), input_columns="image")

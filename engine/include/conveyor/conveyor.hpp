@@ -9,6 +9,7 @@
 #include "conveyor/iterator.hpp"
 #include "conveyor/row.hpp"
 #include "conveyor/sampler.hpp"
+#include "conveyor/slot_op.hpp"
 #include "conveyor/source.hpp"
 #include "conveyor/stats.hpp"
 #include "conveyor/tensor.hpp"

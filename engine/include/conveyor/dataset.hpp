@@ -91,10 +91,10 @@ struct BatchOptions {
   /// rows, returns the rows to collate (any number), each with as many columns as
   /// output_columns names (as the input has, when it is empty). Runs on the batch stage's
   /// thread.
-  std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> per_batch_map;
-  std::vector<std::string> output_columns;
+  std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> per_batch_map{};
+  std::vector<std::string> output_columns{};
   /// Columns whose rows may differ in shape, and how to pad them.
-  std::map<std::string, PadInfo> pad_info;
+  std::map<std::string, PadInfo> pad_info{};
 };
 
 /// A pipeline description. See the file comment.

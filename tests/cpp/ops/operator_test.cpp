@@ -50,6 +50,7 @@ TEST(OperatorTest, NormalizeThenHwc2chwIsFusedIntoOnePass) {
   std::vector<double> mean{120, 110, 100}, std{50, 60, 70};
   auto fused = make_ops({{"Normalize", {{"mean", mean}, {"std", std}}}, {"HWC2CHW", {}}});
   ASSERT_EQ(fused.size(), 1u);
+  EXPECT_TRUE(fused[0].target<SlotOp>()) << "a batch right after it could not write it in place";
   Tensor image = smooth_image(6, 5, 3);
   Tensor out = fused[0]({image}, {})[0];
   Tensor expected = hwc2chw(normalize(image, {120, 110, 100}, {50, 60, 70}));
@@ -102,6 +103,24 @@ TEST_P(ImagePipelineTest, AugmentationsAreIdenticalWhateverTheWorkerCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, ImagePipelineTest, ::testing::Values(2u, 4u));
+
+TEST(ImagePipelineTest, NormalizingStraightIntoTheBatchGivesTheSameBatches) {
+  auto ops = make_ops({{"RandomCropDecodeResize", {{"size", std::vector<double>{24}}}},
+                       {"Normalize", {{"mean", std::vector<double>{127, 120, 110}}, {"std", std::vector<double>{60, 61, 62}}}},
+                       {"HWC2CHW", {}}});
+  auto images = GeneratorDataset(Jpegs{40}, {"image", "label"}, {.seed = 3, .num_parallel_workers = 2}).map(ops, {"image"});
+  auto read = [](Dataset ds) {
+    std::vector<float> values;
+    for (const Batch& b : ds.iterate()) {
+      EXPECT_EQ(b["image"].shape(), (Shape{8, 3, 24, 24}));
+      auto v = b["image"].view<float>();
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    return values;
+  };
+  // take() between the map and the batch makes the map normalise into tensors of its own.
+  EXPECT_EQ(read(images.batch(8)), read(images.take(40).batch(8)));
+}
 
 TEST(ImagePipelineTest, EachEpochDrawsNewAugmentationsOfTheSameImages) {
   auto ops = make_ops({{"RandomCropDecodeResize", {{"size", std::vector<double>{24}}}}, {"RandomHorizontalFlip", {}}});

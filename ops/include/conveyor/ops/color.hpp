@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conveyor/detail/random.hpp"
+#include "conveyor/slot_op.hpp"
 #include "conveyor/ops/range.hpp"
 #include "conveyor/tensor.hpp"
 
@@ -22,6 +23,10 @@ Tensor normalize(const Tensor& img, const std::vector<float>& mean, const std::v
 /// normalize() and hwc2chw() in one pass: reads (H, W, C) and writes float32 (C, H, W) directly
 /// (an (H, W) image gives (H, W)). Same arguments and errors as normalize().
 Tensor normalize_hwc2chw(const Tensor& img, const std::vector<float>& mean, const std::vector<float>& std);
+
+/// normalize_hwc2chw() as a map op that a batch() right after it runs in place: each image is
+/// normalised straight into its slot of the batch buffer (see conveyor/slot_op.hpp).
+SlotOp normalize_hwc2chw_op(const std::vector<float>& mean, const std::vector<float>& std);
 
 /// MindSpore's Rescale: float32 x * rescale + shift, element-wise, same shape. Any numeric dtype.
 Tensor rescale(const Tensor& t, float rescale, float shift);

@@ -75,7 +75,7 @@ struct OpSpec {
 };
 
 /// The ops for `specs`, in order, ready for Dataset::map. Adjacent pairs that have a fused
-/// kernel are fused (Normalize then HWC2CHW: one pass writing float32 CHW). Throws
+/// kernel are fused (Normalize then HWC2CHW: one pass writing float32 CHW, a SlotOp). Throws
 /// std::invalid_argument for an unknown operator or parameter, a missing required value, a value
 /// of the wrong kind, or a value the operator rejects.
 std::vector<ContextOp> make_ops(const std::vector<OpSpec>& specs);

@@ -1,0 +1,41 @@
+#pragma once
+/// \file slot_op.hpp
+/// SlotOp: a map op that can write its output straight into its row's slot of a batch buffer.
+///
+/// A map op returns a tensor of its own, which batch() then copies into the batch buffer. When
+/// a map's last op is a SlotOp and batch() directly follows that map (no per_batch_map, no
+/// padding of its column), the batch stage runs the op as it collates instead: the map stage
+/// stops before it, and each row's output is written once, into the batch. Anywhere else a
+/// SlotOp runs as an ordinary op. Either way the output is the same, and an error still names
+/// the map stage and the sample.
+
+#include <cstddef>
+#include <functional>
+
+#include "conveyor/dataset.hpp"
+#include "conveyor/tensor.hpp"
+
+namespace conveyor {
+
+/// What a SlotOp makes of one input: the dtype and shape of its output.
+struct SlotLayout {
+  DType dtype = DType::u8;
+  Shape shape;
+};
+
+/// A one-column map op in two parts, both thread-safe. It sees no OpContext, so it must be
+/// deterministic (a random op cannot be a SlotOp).
+struct SlotOp {
+  /// The output's layout for `input`; throws (std::invalid_argument or std::runtime_error) for
+  /// an input the op refuses. Cheap: called again when the batch is collated.
+  std::function<SlotLayout(const Tensor& input)> layout;
+  /// Writes the output for `input` to `slot`: contiguous, 64-byte aligned, holding exactly the
+  /// layout's bytes. Called only for inputs `layout` accepted.
+  std::function<void(const Tensor& input, std::byte* slot)> write;
+
+  /// The ordinary path: a new tensor holding the output for `row`'s one column. Throws
+  /// std::invalid_argument when `row` has another number of columns.
+  Row operator()(Row row, const OpContext& context) const;
+};
+
+}  // namespace conveyor
