@@ -126,7 +126,10 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     const std::size_t columns = node.columns.size();
     if (op->source->random_access()) {
       auto sampler = make_sampler(op->options, config_.seed);
-      stream = std::make_unique<SamplerStream>(std::move(sampler), *op->source->size());
+      // A source that wants fixed chunks gets them (see Source::fetch_block).
+      const std::size_t block = op->source->fetch_block();
+      stream = std::make_unique<ParallelStream>(std::make_unique<SamplerStream>(std::move(sampler), *op->source->size()),
+                                                arena_, block ? block : config_.rows_per_task);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();

@@ -52,16 +52,47 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
   EngineThreadScope engine_thread;
   auto start = Clock::now();
   std::uint64_t rows = 0;
-  for (std::size_t i = 0; i < chunk.samples.size(); ++i) {
-    // Rows nobody will read: after cancel(), or of an epoch the consumer has left.
-    if (cancelled_.load(std::memory_order_relaxed) || chunk.epoch < wanted_epoch_.load(std::memory_order_relaxed))
-      break;
-    if (chunk.dropped[i] || chunk.errors[i]) continue;
-    try {
-      chunk.dropped[i] = !stage.apply(chunk.samples[i], chunk.epoch);
-      rows += !chunk.dropped[i];
-    } catch (...) {
-      chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));
+  // Rows nobody will read: after cancel(), or of an epoch the consumer has left.
+  auto abandoned = [&] {
+    return cancelled_.load(std::memory_order_relaxed) || chunk.epoch < wanted_epoch_.load(std::memory_order_relaxed);
+  };
+  auto fail = [&](std::size_t i) {
+    chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));
+  };
+  if (stage.apply_many) {
+    std::vector<std::size_t> live;
+    for (std::size_t i = 0; i < chunk.samples.size(); ++i)
+      if (!chunk.dropped[i] && !chunk.errors[i]) live.push_back(i);
+    if (!live.empty() && !abandoned()) {
+      std::vector<Sample*> samples;
+      for (std::size_t i : live) samples.push_back(&chunk.samples[i]);
+      std::vector<std::exception_ptr> errors(live.size());
+      try {
+        stage.apply_many(samples, chunk.epoch, errors);
+      } catch (...) {
+        errors.assign(live.size(), std::current_exception());
+      }
+      for (std::size_t k = 0; k < live.size(); ++k) {
+        if (!errors[k]) {
+          ++rows;
+          continue;
+        }
+        try {
+          std::rethrow_exception(errors[k]);
+        } catch (...) {
+          fail(live[k]);
+        }
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < chunk.samples.size() && !abandoned(); ++i) {
+      if (chunk.dropped[i] || chunk.errors[i]) continue;
+      try {
+        chunk.dropped[i] = !stage.apply(chunk.samples[i], chunk.epoch);
+        rows += !chunk.dropped[i];
+      } catch (...) {
+        fail(i);
+      }
     }
   }
   stage.counters->rows += rows;

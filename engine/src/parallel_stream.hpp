@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -25,10 +26,13 @@
 namespace conveyor::detail {
 
 /// A row-wise stage: `apply` transforms one sample of an epoch in place (throws on failure,
-/// returns false to drop the sample). Must be thread-safe: `workers` threads call it at once.
+/// returns false to drop the sample); or, when set instead, `apply_many` transforms the live
+/// samples of a chunk at once, setting errors[i] for a sample that failed. Must be thread-safe:
+/// `workers` threads call it at once.
 struct RowStage {
   std::shared_ptr<StageCounters> counters;
-  std::function<bool(Sample&, std::uint64_t epoch)> apply;
+  std::function<bool(Sample&, std::uint64_t epoch)> apply{};
+  std::function<void(std::span<Sample* const>, std::uint64_t epoch, std::span<std::exception_ptr> errors)> apply_many{};
 };
 
 class ParallelStream final : public Stream {

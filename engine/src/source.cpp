@@ -12,6 +12,17 @@ struct FunctionSource {
 
 }  // namespace
 
+void Source::fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
+                        std::span<std::exception_ptr> errors) const {
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    try {
+      rows[i] = fetch(static_cast<std::size_t>(indices[i]), epoch);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+}
+
 std::shared_ptr<Source> function_source(std::size_t size, std::function<Row(std::size_t)> row) {
   return make_source(FunctionSource{size, std::move(row)});
 }

@@ -33,11 +33,25 @@ std::optional<Sample> SamplerStream::next() {
 }
 
 RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters) {
-  return {std::move(counters), [source = std::move(source), columns](Sample& sample, std::uint64_t epoch) {
-            sample.row = source->fetch(sample.index, epoch);
-            check_columns(sample.row, columns);
-            return true;
-          }};
+  RowStage stage{.counters = std::move(counters)};
+  stage.apply_many = [source = std::move(source), columns](std::span<Sample* const> samples, std::uint64_t epoch,
+                                                          std::span<std::exception_ptr> errors) {
+    std::vector<std::uint64_t> indices;
+    indices.reserve(samples.size());
+    for (const Sample* s : samples) indices.push_back(s->index);
+    std::vector<Row> rows(samples.size());
+    source->fetch_many(indices, epoch, rows, errors);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      if (errors[i]) continue;
+      try {
+        check_columns(rows[i], columns);
+        samples[i]->row = std::move(rows[i]);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  return stage;
 }
 
 IterableStream::IterableStream(std::shared_ptr<Source> source, std::size_t columns,

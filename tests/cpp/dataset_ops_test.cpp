@@ -1,6 +1,8 @@
 // Every Dataset operation: what rows and columns come out, and the sizes it reports.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <numeric>
 
 #include "common/pipelines.hpp"
@@ -40,6 +42,72 @@ class EpochEcho final : public Source {
 TEST(SourceTest, FetchIsToldTheIteratorsEpoch) {
   auto ds = GeneratorDataset(std::make_shared<EpochEcho>(), {"v"}, {.shuffle = false, .num_parallel_workers = 2});
   EXPECT_EQ(read_all(ds.iterate(3), "v"), (std::vector<std::int64_t>{0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32}));
+}
+
+// Reads chunks of fixed size: records each chunk's indices, and fails index `bad`.
+class Blocks final : public Source {
+ public:
+  Blocks(std::size_t n, std::size_t block, std::uint64_t bad) : n_(n), block_(block), bad_(bad) {}
+  std::optional<std::size_t> size() const override { return n_; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
+  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                  std::span<std::exception_ptr> errors) const override {
+    {
+      std::lock_guard lock(mutex_);
+      chunks_.emplace_back(indices.begin(), indices.end());
+    }
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (indices[i] == bad_)
+        errors[i] = std::make_exception_ptr(std::runtime_error("bad row"));
+      else
+        rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i]))};
+    }
+  }
+  std::size_t fetch_block() const noexcept override { return block_; }
+  void reset() override {}
+  std::optional<Row> next() override { return std::nullopt; }
+  std::vector<std::vector<std::uint64_t>> chunks() const {
+    std::lock_guard lock(mutex_);
+    auto sorted = chunks_;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+  }
+
+ private:
+  std::size_t n_, block_;
+  std::uint64_t bad_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::vector<std::uint64_t>> chunks_;
+};
+
+TEST(SourceTest, ASourceWithAFetchBlockGetsFixedChunksOfTheSamplersOrder) {
+  for (std::size_t workers : {1u, 3u}) {
+    auto source = std::make_shared<Blocks>(10, 4, 99);
+    auto ds = GeneratorDataset(source, {"v"}, {.shuffle = true, .seed = 4, .num_parallel_workers = workers});
+    const auto order = RandomSampler(4).indices(10, 0);
+    auto values = read_all(ds.iterate(1), "v");
+    EXPECT_EQ(values, std::vector<std::int64_t>(order.begin(), order.end()));
+    std::vector<std::vector<std::uint64_t>> expected;
+    for (std::size_t at = 0; at < order.size(); at += 4)
+      expected.emplace_back(order.begin() + at, order.begin() + std::min<std::size_t>(at + 4, order.size()));
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(source->chunks(), expected) << workers << " workers";
+  }
+}
+
+TEST(SourceTest, ARowThatFailsInAChunkIsAnErrorInItsPlaceAfterTheRowsBeforeIt) {
+  auto ds = GeneratorDataset(std::make_shared<Blocks>(8, 4, 5), {"v"}, {.shuffle = false, .num_parallel_workers = 2});
+  auto it = ds.iterate();
+  for (std::int64_t i = 0; i < 5; ++i) EXPECT_EQ(it.next()->columns()[0].item<std::int64_t>(), i);
+  try {
+    it.next();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.stage(), "source");
+    EXPECT_EQ(e.sample(), 5u);
+    EXPECT_NE(std::string(e.what()).find("bad row"), std::string::npos);
+  }
 }
 
 TEST(TakeSkipTest, TakeKeepsTheFirstRowsOfEachEpoch) {

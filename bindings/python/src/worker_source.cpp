@@ -5,12 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <span>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -86,38 +88,47 @@ class Channel {
   /// Requests sent or about to be, whose replies are not read yet.
   std::atomic<int> pending{0};
 
-  /// Sends a request for `index` and returns its ticket; the reply is read with read_reply().
-  std::uint64_t send(std::size_t index, std::uint64_t epoch) {
+  /// Sends a request for `indices` and returns its ticket; the replies, one per index, are read
+  /// with read_reply() and finish_request().
+  std::uint64_t send(std::span<const std::uint64_t> indices, std::uint64_t epoch) {
     std::lock_guard lock(send_mutex_);
     std::vector<std::uint32_t> released;
     {
       std::lock_guard released_lock(released_mutex_);
       released.swap(released_);
     }
-    std::vector<unsigned char> frame(4 + 20 + 4 * released.size());
+    const auto count = static_cast<std::uint32_t>(indices.size());
+    const auto given_back = static_cast<std::uint32_t>(released.size());
+    std::vector<unsigned char> frame(4 + 16 + 8 * indices.size() + 4 * released.size());
     const auto payload = static_cast<std::uint32_t>(frame.size() - 4);
     for (int i = 0; i < 4; ++i) frame[i] = static_cast<unsigned char>(payload >> (24 - 8 * i));  // big-endian length
-    const std::uint64_t fields[2] = {index, epoch};
-    const auto count = static_cast<std::uint32_t>(released.size());
-    std::memcpy(&frame[4], fields, 16);
-    std::memcpy(&frame[20], &count, 4);
-    if (count) std::memcpy(&frame[24], released.data(), 4 * released.size());
+    std::memcpy(&frame[4], &epoch, 8);
+    std::memcpy(&frame[12], &count, 4);
+    std::memcpy(&frame[16], &given_back, 4);
+    std::memcpy(&frame[20], indices.data(), 8 * indices.size());
+    if (given_back) std::memcpy(&frame[20 + 8 * indices.size()], released.data(), 4 * released.size());
     write_all(frame.data(), frame.size());  // a dead worker is found when its reply is awaited
     return sent_++;
   }
 
-  /// Waits for the reply to `ticket` (replies come in request order), and receives a new slot
-  /// when it announces one. Throws WorkerGone.
-  std::vector<unsigned char> read_reply(std::uint64_t ticket, std::shared_ptr<Mapping>& slot) {
+  /// Waits until the replies to `ticket` are next (requests are answered in order) and holds
+  /// that turn until finish_request(ticket).
+  void await_turn(std::uint64_t ticket) {
     std::unique_lock lock(turn_mutex_);
     turn_.wait(lock, [&] { return read_ == ticket; });
-    struct Advance {
-      Channel& c;
-      ~Advance() {
-        ++c.read_;
-        c.turn_.notify_all();
-      }
-    } advance{*this};
+  }
+  /// Passes the turn to the next request.
+  void finish_request() {
+    {
+      std::lock_guard lock(turn_mutex_);
+      ++read_;
+    }
+    turn_.notify_all();
+  }
+
+  /// Reads the next reply (the caller holds the turn), and receives a new slot when it
+  /// announces one. Throws WorkerGone.
+  std::vector<unsigned char> read_reply(std::shared_ptr<Mapping>& slot) {
     unsigned char header[4];
     read_all(header, 4);
     const std::uint32_t size = (std::uint32_t{header[0]} << 24) | (std::uint32_t{header[1]} << 16) |
@@ -238,7 +249,10 @@ class Lease {
 class WorkerSource final : public Source {
  public:
   explicit WorkerSource(py::object pool)  // the GIL held
-      : size_(py::len(pool)), count_(pool.attr("count").cast<std::size_t>()), pool_(std::move(pool)) {
+      : size_(py::len(pool)),
+        count_(pool.attr("count").cast<std::size_t>()),
+        block_(pool.attr("rows_per_request").cast<std::size_t>()),
+        pool_(std::move(pool)) {
     for (std::size_t i = 0; i < count_; ++i) channels_.push_back(open_channel(i));
   }
 
@@ -249,6 +263,18 @@ class WorkerSource final : public Source {
   std::optional<Row> next() override { throw std::logic_error("conveyor: next() on a random-access source"); }
 
   Row fetch(std::size_t index, std::uint64_t epoch) const override {
+    const std::uint64_t indices[1] = {index};
+    Row rows[1];
+    std::exception_ptr errors[1];
+    fetch_many(indices, epoch, rows, errors);
+    if (errors[0]) std::rethrow_exception(errors[0]);
+    return std::move(rows[0]);
+  }
+
+  /// One request to the least busy worker for the whole chunk (the worker seeds once for it);
+  /// its replies come back one per row, in order.
+  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
+                  std::span<std::exception_ptr> errors) const override {
     // The least busy worker, the first of them from a rotating start.
     std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
     std::shared_ptr<Channel> channel;
@@ -261,27 +287,51 @@ class WorkerSource final : public Source {
       channel = channels_[worker];
       ++channel->pending;
     }
-    std::shared_ptr<Mapping> slot;
-    std::vector<unsigned char> reply;
-    try {
-      struct Done {
-        Channel& c;
-        ~Done() { --c.pending; }
-      } done{*channel};
-      reply = channel->read_reply(channel->send(index, epoch), slot);
-    } catch (const WorkerGone&) {
-      raise_dead(worker, *channel, index);
+    struct Pending {
+      Channel& c;
+      ~Pending() { --c.pending; }
+    } pending{*channel};
+    channel->await_turn(channel->send(indices, epoch));
+    struct Turn {
+      Channel& c;
+      ~Turn() { c.finish_request(); }
+    } turn{*channel};
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      try {
+        std::shared_ptr<Mapping> slot;
+        std::vector<unsigned char> reply;
+        try {
+          reply = channel->read_reply(slot);
+        } catch (const WorkerGone&) {
+          raise_dead(worker, *channel, indices[i]);
+        }
+        if (reply.empty()) throw std::runtime_error("conveyor: a worker sent an empty reply");
+        if (reply[0] == kError) raise_error(reply, worker, indices[i]);
+        rows[i] = decode(reply, channel, std::move(slot));
+      } catch (...) {
+        // A dead worker answers no more: the rest of the chunk fails with the same error.
+        if (channel->pid != current_pid(worker)) {
+          std::fill(errors.begin() + static_cast<std::ptrdiff_t>(i), errors.end(), std::current_exception());
+          return;
+        }
+        errors[i] = std::current_exception();
+      }
     }
-    if (reply.empty()) throw std::runtime_error("conveyor: a worker sent an empty reply");
-    if (reply[0] == kError) raise_error(reply, worker, index);
-    return decode(reply, channel, std::move(slot));
   }
+
+  std::size_t fetch_block() const noexcept override { return block_; }
 
  private:
   /// Worker `worker`'s current channel, from the pool. The GIL held.
   std::shared_ptr<Channel> open_channel(std::size_t worker) const {
     const auto [socket, sentinel, pid] = pool_.get().attr("channel")(worker).cast<std::tuple<int, int, long>>();
     return std::make_shared<Channel>(socket, sentinel, pid);
+  }
+
+  /// The pid of worker `worker`'s current process.
+  long current_pid(std::size_t worker) const {
+    std::lock_guard lock(mutex_);
+    return channels_[worker]->pid;
   }
 
   /// Raises the pool's account of the death of the worker behind `dead`, after the pool has
@@ -346,6 +396,7 @@ class WorkerSource final : public Source {
 
   std::size_t size_;
   std::size_t count_;
+  std::size_t block_;
   SharedObject pool_;
   mutable std::mutex mutex_;
   mutable std::vector<std::shared_ptr<Channel>> channels_;

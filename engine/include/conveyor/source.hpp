@@ -14,9 +14,11 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -44,6 +46,20 @@ class Source {
     static_cast<void>(epoch);
     return get(index);
   }
+  /// Rows for a chunk of consecutive positions of the sampler's order in epoch `epoch`:
+  /// rows[i] for indices[i], or errors[i] (left null otherwise) when that row failed; the others
+  /// are still read. The engine calls this, from several threads at once, never fetch()
+  /// directly. Calls fetch() for each index; a source with a cost per call (another process, a
+  /// remote store) overrides it to read the chunk in one go. `rows` and `errors` have the size
+  /// of `indices`.
+  virtual void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
+                          std::span<std::exception_ptr> errors) const;
+  /// The chunk size fetch_many() wants, or 0 (the default) to let the engine size chunks by the
+  /// measured cost of a row. When set, every chunk of an epoch holds exactly this many indices
+  /// (the last may hold fewer) and starts at a multiple of it: a source whose rows depend on the
+  /// chunk (one that seeds a generator per chunk) then gives the same rows whatever the timing
+  /// or the worker count.
+  virtual std::size_t fetch_block() const noexcept { return 0; }
 
   /// Starts a new pass over an iterable source; called before every epoch of every pipeline
   /// (the first included), from one thread at a time.

@@ -19,9 +19,12 @@ How it works:
   the last tensor over it; its id then goes back to the worker with the next request. A row
   larger than every free slot gets a new slot of at least its size (rounded up to a power of
   two): slots follow the rows, there is no ``max_rowsize`` to guess.
-* Before each ``__getitem__`` the worker seeds ``random``, ``numpy.random`` and (when torch is
-  loaded) torch's CPU generator from (seed, epoch, index), so a dataset that draws random numbers
-  gives the same rows whatever the number of workers and however they are scheduled.
+* The engine asks for rows in fixed chunks of ``ROWS_PER_REQUEST`` consecutive positions of the
+  sampler's order (one request, one reply per row), so that a request's cost is shared by its
+  rows. Before a chunk the worker seeds ``random``, ``numpy.random`` and (when torch is loaded)
+  torch's CPU generator from (seed, epoch, the chunk's indices), and reads the chunk in order: a
+  dataset that draws random numbers gives the same rows whatever the number of workers and
+  however they are scheduled. (Seeding costs ~60 us, too much to pay per row.)
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
   sample; it is replaced for the next request. An exception in ``__getitem__`` is re-raised in
   the parent with its type and message, the worker's traceback added as a note. Workers ignore
@@ -29,12 +32,13 @@ How it works:
   end of the socket reads end-of-file).
 
 The protocol, over multiprocessing's framing (a big-endian int32 length, then the payload; all
-fields little-endian): a request is ``<QQI`` (index, epoch, n) and n ``<I`` slot ids the parent
-gives back; an empty payload stops the worker. A reply is a status byte: 2 ready (once, at
-start), 1 an error (a pickle of (exception, traceback text) follows), or 0 a row: ``<IQI`` (slot,
-the new slot's size or 0, column count), then per column ``B`` kind and for an array (kind 0)
-``B`` length of the dtype's name (NumPy's, which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents, ``<Q``
-offset; for bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows the reply.
+fields little-endian): a request is ``<QII`` (epoch, n, m), n ``<Q`` indices, and m ``<I`` slot
+ids the parent gives back; an empty payload stops the worker. The worker answers each index, in
+order, with a reply: a status byte, 2 ready (once, at start), 1 an error (a pickle of (exception,
+traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0, column count),
+then per column ``B`` kind and for an array (kind 0) ``B`` length of the dtype's name (NumPy's,
+which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents, ``<Q`` offset; for
+bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows its reply.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ import numpy as np
 
 #: Offsets of columns in a slot are multiples of this.
 ALIGNMENT = 64
+#: Rows the engine asks a worker for at once (see the module's docstring). Part of what the
+#: random draws of a dataset depend on: changing it changes them.
+ROWS_PER_REQUEST = 16
 #: Seconds a worker waits for a request before checking that its parent is still there.
 PARENT_CHECK_S = 1.0
 #: Seconds close() gives a worker to exit before killing it.
@@ -76,18 +83,14 @@ ARRAY, BYTES = 0, 1
 NO_SLOT = 0xFFFFFFFF
 
 
-def _seed_everything(seed: int, epoch: int, index: int) -> None:
-    """Seeds the generators a dataset may use from (seed, epoch, index)."""
-    value = hash((seed, epoch, index)) & 0xFFFFFFFF  # tuples of ints hash the same in every process
+def _seed_everything(seed: int, epoch: int, indices: Tuple[int, ...]) -> None:
+    """Seeds the generators a dataset may use from (seed, epoch, a chunk's indices)."""
+    value = hash((seed, epoch) + indices) & 0xFFFFFFFF  # tuples of ints hash the same in every process
     random.seed(value)
     np.random.seed(value)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.default_generator.manual_seed(value)  # the CPU generator: torch.manual_seed costs 100x more
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return (n + multiple - 1) // multiple * multiple
 
 
 class _WorkerSlots:
@@ -139,6 +142,17 @@ def _column_array(value: Any, position: int) -> np.ndarray:
     return array
 
 
+#: Encoded dtype names: NumPy computes ``dtype.name`` in Python, which costs ~8 us a column.
+_DTYPE_NAMES: Dict[np.dtype, bytes] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> bytes:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = dtype.name.encode()  # NumPy's names are conveyor's
+    return name
+
+
 def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optional[int]]:
     """The reply for one row, and the descriptor of a new slot to send after it."""
     values = row if isinstance(row, tuple) else (row,)
@@ -147,29 +161,29 @@ def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optio
     for position, value in enumerate(values):
         if isinstance(value, str):
             value = value.encode()
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            offset = _round_up(offset, ALIGNMENT)
-            columns.append((BYTES, bytes(value), offset))
-            offset += len(value)
-            continue
-        array = _column_array(value, position)
-        offset = _round_up(offset, ALIGNMENT)
-        columns.append((ARRAY, array, offset))
-        offset += array.nbytes
+        elif isinstance(value, memoryview):
+            value = value.tobytes()
+        elif not isinstance(value, (bytes, bytearray)):
+            value = _column_array(value, position)
+        offset = (offset + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+        columns.append((value, offset))
+        offset += value.nbytes if isinstance(value, np.ndarray) else len(value)
     if not columns:
         return struct.pack("<BIQI", ROW, NO_SLOT, 0, 0), None
     slot, fd = slots.take(offset, index)
     memory = slots.maps[slot]
     parts = [struct.pack("<BIQI", ROW, slot, 0 if fd is None else len(memory), len(columns))]
-    for kind, value, start in columns:
-        if kind == BYTES:
+    for value, start in columns:
+        if not isinstance(value, np.ndarray):
             memory[start:start + len(value)] = value
             parts.append(struct.pack("<BQQ", BYTES, start, len(value)))
             continue
-        np.ndarray(value.shape, value.dtype, buffer=memory, offset=start)[...] = value
-        code = value.dtype.name.encode()  # NumPy's dtype names are conveyor's; the byte order is native
-        parts.append(struct.pack(f"<BB{len(code)}sI{value.ndim}qQ", ARRAY, len(code), code, value.ndim, *value.shape,
-                                 start))
+        if value.nbytes:
+            # The array's bytes, copied in its own (C) order: the shape below says how to read them.
+            memory[start:start + value.nbytes] = value if value.flags.c_contiguous else np.ascontiguousarray(value)
+        code = _dtype_name(value.dtype)
+        parts.append(struct.pack("<BB", ARRAY, len(code)) + code +
+                     struct.pack(f"<I{value.ndim}qQ", value.ndim, *value.shape, start))
     return b"".join(parts), fd
 
 
@@ -192,23 +206,25 @@ def _worker_main(conn, pickled_source: bytes, worker_id: int, seed: int) -> None
             return
         if not request:
             return
-        index, epoch, count = struct.unpack_from("<QQI", request)
-        slots.free.extend(struct.unpack_from(f"<{count}I", request, 20))
-        fd = None
-        try:
-            _seed_everything(seed, epoch, index)
-            reply, fd = _encode_row(source[index], slots, index)
-        except BaseException as error:  # noqa: B902 - everything goes back to the parent
-            reply = bytes([ERROR]) + pickle.dumps(_portable_exception(error, traceback.format_exc()))
-        try:
-            conn.send_bytes(reply)
-            if fd is not None:
-                reduction.send_handle(conn, fd, None)  # SCM_RIGHTS: the pid is only used on Windows
-        except OSError:
-            return
-        finally:
-            if fd is not None:
-                os.close(fd)
+        epoch, count, given_back = struct.unpack_from("<QII", request)
+        indices = struct.unpack_from(f"<{count}Q", request, 16)
+        slots.free.extend(struct.unpack_from(f"<{given_back}I", request, 16 + 8 * count))
+        _seed_everything(seed, epoch, indices)
+        for index in indices:
+            fd = None
+            try:
+                reply, fd = _encode_row(source[index], slots, index)
+            except BaseException as error:  # noqa: B902 - everything goes back to the parent
+                reply = bytes([ERROR]) + pickle.dumps(_portable_exception(error, traceback.format_exc()))
+            try:
+                conn.send_bytes(reply)
+                if fd is not None:
+                    reduction.send_handle(conn, fd, None)  # SCM_RIGHTS: the pid is only used on Windows
+            except OSError:
+                return
+            finally:
+                if fd is not None:
+                    os.close(fd)
 
 
 def _portable_exception(error: BaseException, text: str) -> Tuple[BaseException, str]:
@@ -287,6 +303,8 @@ class WorkerPool:
 
     #: Tells the engine (python_source.cpp) to read this source through worker_source.cpp.
     __conveyor_worker_pool__ = True
+    #: How many rows the engine asks a worker for at once.
+    rows_per_request = ROWS_PER_REQUEST
 
     def __init__(self, source: Any, count: int, seed: int):
         try:
