@@ -252,7 +252,7 @@ class GeneratorDataset(Dataset):
     With ``num_parallel_workers`` > 1, a random-access source's ``__getitem__`` runs in that many
     worker processes (``python_multiprocessing=True``, the default, as in MindSpore: the source
     must pickle), its arrays coming back through shared memory without a copy, and ``random``,
-    ``numpy.random`` and torch seeded per sample from (seed, epoch, index); or in that many
+    ``numpy.random`` and torch seeded per chunk of 16 rows from (seed, epoch, their indices); or in that many
     threads, under the GIL (``python_multiprocessing=False``, and always for iterables and
     generators). Processes pay off for a heavy ``__getitem__``; one that only reads bytes or
     indexes arrays is faster with ``python_multiprocessing=False``. ``max_rowsize`` is accepted
