@@ -11,6 +11,7 @@
 #include "convert.hpp"
 #include "python_callables.hpp"
 #include "python_source.hpp"
+#include "worker_map.hpp"
 #include "registry.hpp"
 
 namespace conveyor::python {
@@ -119,7 +120,8 @@ void raise_pipeline_error(const Error& error) {
   PyErr_SetObject(type.ptr(), exception.ptr());
 }
 
-// Python callables take the GIL per call; runs of adjacent native ops are made (and fused) by
+// Python callables take the GIL per call; a worker pool (map(python_multiprocessing=True)) runs
+// its functions in its processes; runs of adjacent native ops are made (and fused) by
 // ops::make_ops and never touch Python.
 std::vector<ContextOp> map_ops(const std::vector<py::object>& operations) {
   std::vector<ContextOp> out;
@@ -134,7 +136,10 @@ std::vector<ContextOp> map_ops(const std::vector<py::object>& operations) {
       continue;
     }
     flush();
-    out.push_back([f = python_op(op)](Row row, const OpContext&) { return f(std::move(row)); });
+    if (py::hasattr(op, "__conveyor_worker_pool__"))
+      out.push_back(worker_map_op(op));
+    else
+      out.push_back([f = python_op(op)](Row row, const OpContext&) { return f(std::move(row)); });
   }
   flush();
   return out;

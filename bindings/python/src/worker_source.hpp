@@ -1,8 +1,6 @@
 #pragma once
-// The parent's side of GeneratorDataset's worker processes (conveyor/dataset/_workers.py, which
-// starts them and documents the protocol): requests and replies over each worker's socket, and
-// rows wrapped as tensors straight from the workers' shared-memory slots, all without the GIL.
-// Python is called only for an exception raised in a worker and for a worker that died.
+// GeneratorDataset's worker processes as a source: __getitem__ runs in the processes of a
+// conveyor.dataset._workers.WorkerPool, read through a WorkerGroup (worker_group.hpp).
 
 #include <memory>
 
@@ -14,13 +12,10 @@ namespace conveyor::python {
 
 namespace py = pybind11;
 
-/// A random-access source reading its rows from the worker processes of `pool`, a started
-/// conveyor.dataset._workers.WorkerPool: len(pool) rows; pool.count workers; pool.channel(i)
-/// gives worker i's (socket fd, exit sentinel fd, pid), whose descriptors stay open while the
-/// pool lives; pool.error(payload, i, index) turns an exception a worker sent into the exception
-/// to raise; pool.dead(i, index, pid) replaces worker i if it is still process `pid` and returns
-/// the exception that describes that process's death.
-/// fetch() is thread-safe; rows keep their slot until the last tensor over it is released.
+/// A random-access source of len(pool) rows read from the workers of `pool`, a started
+/// WorkerPool (see WorkerGroup for what it must offer; pool.rows_per_request is the chunk size
+/// it asks the engine for). The GIL held. fetch_many() is thread-safe and sends one request per
+/// chunk.
 std::shared_ptr<Source> worker_source(py::object pool);
 
 }  // namespace conveyor::python

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import os
 import weakref
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -21,7 +22,7 @@ from conveyor import _core
 from conveyor._errors import user_facing
 from conveyor.dataset import config
 from conveyor.dataset._native import NativeOperation
-from conveyor.dataset._workers import WorkerPool
+from conveyor.dataset._workers import MapJob, SourceJob, WorkerPool
 from conveyor.dataset.samplers import (DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                                        SubsetRandomSampler, WeightedRandomSampler)
 
@@ -103,14 +104,20 @@ class Dataset:
         (default: the first column). Each callable receives the columns as NumPy arrays and
         returns an array or a tuple of them; the results replace the input columns under
         ``output_columns`` (default: the input names). Operations may be native ops
-        (conveyor.dataset.vision / transforms): adjacent ones run fused without the GIL. Runs on
-        ``num_parallel_workers`` threads (Python functions hold the GIL while they run). ``python_multiprocessing`` is accepted
-        and runs in-process for now."""
+        (conveyor.dataset.vision / transforms): adjacent ones run fused without the GIL. Python
+        functions run on ``num_parallel_workers`` threads, holding the GIL while they run; with
+        ``python_multiprocessing=True`` and more than one worker, each run of adjacent Python
+        functions runs in that many worker processes instead (they must pickle; the columns
+        travel to the worker in the request and come back in shared memory; ``random``,
+        ``numpy.random`` and torch are seeded per row from (seed, epoch, sample, op)).
+        ``max_rowsize`` is accepted and unused: shared-memory slots grow to fit the rows."""
         _reject(unsupported, "map")
         ops = list(operations) if isinstance(operations, (list, tuple)) else [operations]
         for op in ops:
             if not callable(op):
                 raise TypeError(f"map operations must be callable, not {type(op).__name__}")
+        if python_multiprocessing:
+            ops = _in_processes(ops, num_parallel_workers)
         ops = [op._native if isinstance(op, NativeOperation) else op for op in ops]
         inputs = _names(input_columns) or self.get_col_names()[:1]
         return self._derive(self._core.map(ops, inputs, _names(output_columns), num_parallel_workers))
@@ -282,7 +289,7 @@ class GeneratorDataset(Dataset):
             raise ValueError(f"num_parallel_workers must be >= 1, not {num_parallel_workers}")
         self._workers = None
         if python_multiprocessing and (num_parallel_workers or 1) > 1 and _random_access(source):
-            source = self._workers = WorkerPool(source, num_parallel_workers, config.get_seed())
+            source = self._workers = WorkerPool(SourceJob(source), num_parallel_workers, config.get_seed())
         core = _core.generator_dataset(source, names, shuffle=shuffle, num_parallel_workers=num_parallel_workers,
                                        sampler=sampler, num_samples=num_samples, num_shards=num_shards,
                                        shard_id=shard_id)
@@ -407,6 +414,26 @@ class _TypedRandomAccess(_Typed):
 
     def __len__(self):
         return len(self.source)
+
+
+def _in_processes(ops: List[Any], workers: Optional[int]) -> List[Any]:
+    """`ops` with each run of adjacent Python functions replaced by a pool of `workers`
+    processes applying them (a WorkerPool over a MapJob); unchanged for a single worker."""
+    count = workers or _core.get_config()["num_parallel_workers"] or os.cpu_count() or 1
+    if count < 2:
+        return ops
+    out: List[Any] = []
+    run: List[Any] = []
+    for op in ops + [None]:
+        if op is not None and not isinstance(op, NativeOperation):
+            run.append(op)
+            continue
+        if run:
+            out.append(WorkerPool(MapJob(run), count, config.get_seed()))
+            run = []
+        if op is not None:
+            out.append(op)
+    return out
 
 
 def _user_facing(error: _core.PipelineError) -> BaseException:

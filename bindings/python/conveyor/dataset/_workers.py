@@ -1,5 +1,6 @@
-"""Worker processes for ``GeneratorDataset(..., python_multiprocessing=True)``: ``__getitem__``
-runs in N processes, and the rows come back through shared memory without a copy.
+"""Worker processes for ``python_multiprocessing=True``: a dataset's ``__getitem__``
+(``GeneratorDataset``) or a run of Python map functions (``map``) runs in N processes, and the
+rows come back through shared memory without a copy.
 
 How it works:
 
@@ -9,7 +10,9 @@ How it works:
   the dataset, across epochs and iterators. (A new process re-imports the main module: a script
   must build and iterate its pipelines under ``if __name__ == "__main__":``, as with any
   spawn-style multiprocessing.)
-* The parent's side is native (bindings/python/src/worker_source.cpp): the engine's threads send
+* A pool runs one job: a ``SourceJob`` (rows by index) or a ``MapJob`` (functions applied to the
+  columns the request carries). The parent's side is native (bindings/python/src/
+  worker_group.cpp, with worker_source.cpp and worker_map.cpp): the engine's threads send
   requests and read replies on each worker's socket and wrap the rows as tensors, without the
   GIL. Python is called only to describe an exception or a death.
 * Each worker writes a row into one of its slots: a ``memfd``, anonymous shared memory that the
@@ -24,7 +27,8 @@ How it works:
   rows. Before a chunk the worker seeds ``random``, ``numpy.random`` and (when torch is loaded)
   torch's CPU generator from (seed, epoch, the chunk's indices), and reads the chunk in order: a
   dataset that draws random numbers gives the same rows whatever the number of workers and
-  however they are scheduled. (Seeding costs ~60 us, too much to pay per row.)
+  however they are scheduled. (Seeding costs ~30-60 us, too much to pay per row.) A map
+  request carries one row, and the generators are seeded from (seed, epoch, sample, op).
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
   sample; it is replaced for the next request. An exception in ``__getitem__`` is re-raised in
   the parent with its type and message, the worker's traceback added as a note. Workers ignore
@@ -32,13 +36,16 @@ How it works:
   end of the socket reads end-of-file).
 
 The protocol, over multiprocessing's framing (a big-endian int32 length, then the payload; all
-fields little-endian): a request is ``<QII`` (epoch, n, m), n ``<Q`` indices, and m ``<I`` slot
-ids the parent gives back; an empty payload stops the worker. The worker answers each index, in
-order, with a reply: a status byte, 2 ready (once, at start), 1 an error (a pickle of (exception,
-traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0, column count),
-then per column ``B`` kind and for an array (kind 0) ``B`` length of the dtype's name (NumPy's,
-which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents, ``<Q`` offset; for
-bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows its reply.
+fields little-endian): a request is ``<I`` m and m ``<I`` slot ids the parent gives back, then
+the job's body; an empty payload stops the worker. A source's body is ``<QI`` (epoch, n) and n
+``<Q`` indices; a map's is ``<QQQI`` (epoch, sample, op position, column count), the columns'
+headers as below (offsets from the body's start), then their bytes. The worker answers each
+row, in order, with a reply: a status byte, 2 ready (once, at start), 1 an error (a pickle of
+(exception, traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0,
+column count), then per column ``B`` kind and for an array (kind 0) ``B`` length of the dtype's
+name (NumPy's, which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents,
+``<Q`` offset; for bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows
+its reply.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ import threading
 import traceback
 import weakref
 from multiprocessing import reduction
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -187,9 +194,83 @@ def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optio
     return b"".join(parts), fd
 
 
-def _worker_main(conn, pickled_source: bytes, worker_id: int, seed: int) -> None:
+def _decode_columns(body: bytearray, at: int, count: int) -> List[np.ndarray]:
+    """The columns of a map request: arrays over `body` (writable, as map functions may expect);
+    bytes columns as uint8 arrays, as map functions see them in-process."""
+    columns = []
+    for _ in range(count):
+        kind = body[at]
+        if kind == BYTES:
+            offset, length = struct.unpack_from("<QQ", body, at + 1)
+            at += 17
+            columns.append(np.frombuffer(body, np.uint8, length, offset))
+            continue
+        size = body[at + 1]
+        dtype = np.dtype(bytes(body[at + 2:at + 2 + size]).decode())
+        at += 2 + size
+        ndim, = struct.unpack_from("<I", body, at)
+        shape = struct.unpack_from(f"<{ndim}q", body, at + 4)
+        offset, = struct.unpack_from("<Q", body, at + 4 + 8 * ndim)
+        at += 12 + 8 * ndim
+        columns.append(np.frombuffer(body, dtype, int(np.prod(shape, dtype=np.int64)), offset).reshape(shape))
+    return columns
+
+
+def _error_reply(error: BaseException) -> bytes:
+    return bytes([ERROR]) + pickle.dumps(_portable_exception(error, traceback.format_exc()))
+
+
+class SourceJob:
+    """A pool's job of reading rows of a random-access `source` by index."""
+
+    def __init__(self, source: Any):
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def describe(self) -> str:
+        return f"the dataset ({type(self.source).__qualname__} object {self.source!r:.80})"
+
+    def answer(self, body: bytes, slots: "_WorkerSlots", seed: int):
+        """Yields a reply, and the descriptor of a new slot or None, per requested row."""
+        epoch, count = struct.unpack_from("<QI", body)
+        indices = struct.unpack_from(f"<{count}Q", body, 12)
+        _seed_everything(seed, epoch, indices)
+        for index in indices:
+            try:
+                yield _encode_row(self.source[index], slots, index)
+            except BaseException as error:  # noqa: B902 - everything goes back to the parent
+                yield _error_reply(error), None
+
+
+class MapJob:
+    """A pool's job of applying `functions` in order to the columns of each row it is sent: each
+    gets the columns (NumPy arrays) as arguments and returns an array or a tuple of them."""
+
+    def __init__(self, functions: List[Callable[..., Any]]):
+        self.functions = functions
+
+    def describe(self) -> str:
+        return f"the map function {self.functions[0]!r:.80}" if len(self.functions) == 1 else \
+            f"the map functions {self.functions!r:.120}"
+
+    def answer(self, body: bytes, slots: "_WorkerSlots", seed: int):
+        epoch, index, op, count = struct.unpack_from("<QQQI", body)
+        try:
+            values = _decode_columns(bytearray(body), 28, count)
+            _seed_everything(seed, epoch, (index, op))
+            for function in self.functions:
+                result = function(*values)
+                values = result if isinstance(result, tuple) else (result,)
+            yield _encode_row(values, slots, index)
+        except BaseException as error:  # noqa: B902 - everything goes back to the parent
+            yield _error_reply(error), None
+
+
+def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    source = pickle.loads(pickled_source)
+    job = pickle.loads(pickled_job)
     parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
     slots = _WorkerSlots(worker_id)
     poller = select.poll()
@@ -206,16 +287,9 @@ def _worker_main(conn, pickled_source: bytes, worker_id: int, seed: int) -> None
             return
         if not request:
             return
-        epoch, count, given_back = struct.unpack_from("<QII", request)
-        indices = struct.unpack_from(f"<{count}Q", request, 16)
-        slots.free.extend(struct.unpack_from(f"<{given_back}I", request, 16 + 8 * count))
-        _seed_everything(seed, epoch, indices)
-        for index in indices:
-            fd = None
-            try:
-                reply, fd = _encode_row(source[index], slots, index)
-            except BaseException as error:  # noqa: B902 - everything goes back to the parent
-                reply = bytes([ERROR]) + pickle.dumps(_portable_exception(error, traceback.format_exc()))
+        given_back, = struct.unpack_from("<I", request)
+        slots.free.extend(struct.unpack_from(f"<{given_back}I", request, 4))
+        for reply, fd in job.answer(memoryview(request)[4 + 4 * given_back:], slots, seed):
             try:
                 conn.send_bytes(reply)
                 if fd is not None:
@@ -241,10 +315,10 @@ def _portable_exception(error: BaseException, text: str) -> Tuple[BaseException,
 class _Worker:
     """One worker process and the parent's end of its socket."""
 
-    def __init__(self, context, pickled_source: bytes, worker_id: int, seed: int):
+    def __init__(self, context, pickled_job: bytes, worker_id: int, seed: int):
         self.id = worker_id
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker_main, args=(child, pickled_source, worker_id, seed),
+        self.process = context.Process(target=_worker_main, args=(child, pickled_job, worker_id, seed),
                                        name=f"conveyor-worker-{worker_id}", daemon=True)
         self.process.start()
         child.close()
@@ -297,29 +371,29 @@ def _stop_all(workers: List[_Worker], retired: Dict[int, _Worker]) -> None:
 
 
 class WorkerPool:
-    """`count` processes reading rows of `source`. GeneratorDataset hands the pool itself to the
-    engine, which reads the rows natively (worker_source.cpp) and calls channel(), error() and
-    dead(). Stopped by close(), when garbage-collected, or at interpreter exit."""
+    """`count` processes doing `job` (a SourceJob or a MapJob). The pool itself goes to the
+    engine, which talks to the workers natively (worker_group.cpp) and calls channel(), error()
+    and dead(). Stopped by close(), when garbage-collected, or at interpreter exit."""
 
-    #: Tells the engine (python_source.cpp) to read this source through worker_source.cpp.
+    #: Tells the engine (python_source.cpp, register_dataset.cpp) to go through worker_group.cpp.
     __conveyor_worker_pool__ = True
-    #: How many rows the engine asks a worker for at once.
+    #: How many rows the engine asks a worker for at once (sources; a map asks for one).
     rows_per_request = ROWS_PER_REQUEST
 
-    def __init__(self, source: Any, count: int, seed: int):
+    def __init__(self, job: Any, count: int, seed: int):
         try:
-            self._pickled = pickle.dumps(source)  # once: every worker, replacements too, starts from it
+            self._pickled = pickle.dumps(job)  # once: every worker, replacements too, starts from it
         except Exception as error:
-            raise TypeError(f"python_multiprocessing=True sends the dataset to worker processes, and "
-                            f"{type(source).__qualname__} object {source!r:.80} cannot be pickled: {error}. "
-                            f"Define its class at module level, or pass python_multiprocessing=False.") from None
+            raise TypeError(f"python_multiprocessing=True sends {job.describe()} to worker processes, and it cannot "
+                            f"be pickled: {error}. Define it at module level, or pass "
+                            f"python_multiprocessing=False.") from None
         self.count = count
         self._seed = seed
-        self._length = len(source)
+        self._job = job
         self._lock = threading.Lock()
         self._workers: List[_Worker] = []
         # Dead workers by pid, to describe to late readers. Their sockets stay open until close():
-        # the native source may still poll them, and a closed descriptor's number could be reused.
+        # the native side may still poll them, and a closed descriptor's number could be reused.
         self._retired: Dict[int, _Worker] = {}
         self._finalizer = weakref.finalize(self, _stop_all, self._workers, self._retired)
         context = multiprocessing.get_context("forkserver")
@@ -332,7 +406,7 @@ class WorkerPool:
             raise
 
     def __len__(self) -> int:
-        return self._length
+        return len(self._job)
 
     def pids(self) -> List[int]:
         """The workers' process ids."""

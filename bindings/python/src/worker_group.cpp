@@ -1,0 +1,373 @@
+#include "worker_group.hpp"
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <span>
+#include <string>
+#include <system_error>
+#include <tuple>
+#include <vector>
+
+#include <conveyor/dtype.hpp>
+#include <conveyor/tensor.hpp>
+
+#include "gil.hpp"
+#include "python_callables.hpp"
+
+namespace conveyor::python {
+namespace workers {
+
+constexpr std::uint32_t kNoSlot = 0xFFFFFFFF;
+constexpr std::uint8_t kOk = 0;
+constexpr std::uint8_t kError = 1;
+constexpr std::uint8_t kArray = 0;  // column kinds in a reply
+constexpr std::uint8_t kBytes = 1;
+
+/// Thrown when a worker's socket or process ends: the caller asks Python what happened.
+struct WorkerGone {};
+
+/// A slot mapped here; unmapped when the last row over it is gone.
+class Mapping {
+ public:
+  Mapping(int fd, std::size_t size) : size_(size) {
+    data_ = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (data_ == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "conveyor: mapping a worker's slot");
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() { ::munmap(data_, size_); }
+  std::byte* data() const noexcept { return static_cast<std::byte*>(data_); }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  void* data_;
+  std::size_t size_;
+};
+
+/// Reads a reply's fields in order.
+class Reader {
+ public:
+  explicit Reader(const std::vector<unsigned char>& data) : data_(data) {}
+  template <class T>
+  T take() {
+    if (at_ + sizeof(T) > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
+    T value;
+    std::memcpy(&value, &data_[at_], sizeof(T));
+    at_ += sizeof(T);
+    return value;
+  }
+  std::string take_string(std::size_t size) {
+    if (at_ + size > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
+    std::string s(reinterpret_cast<const char*>(&data_[at_]), size);
+    at_ += size;
+    return s;
+  }
+
+ private:
+  const std::vector<unsigned char>& data_;
+  std::size_t at_ = 0;
+};
+
+/// The parent's end of one worker: its socket, its slots, and the slots to give back.
+class Channel {
+ public:
+  Channel(int socket, int sentinel, long pid) : pid(pid), socket_(socket), sentinel_(sentinel) {}
+
+  /// The worker's process id.
+  const long pid;
+  /// Requests sent or about to be, whose replies are not read yet.
+  std::atomic<int> pending{0};
+
+  /// Sends a request, the slots to give back then `body`, and returns its ticket; the replies
+  /// are read with read_reply() in the ticket's turn.
+  std::uint64_t send(std::span<const unsigned char> body) {
+    std::lock_guard lock(send_mutex_);
+    std::vector<std::uint32_t> released;
+    {
+      std::lock_guard released_lock(released_mutex_);
+      released.swap(released_);
+    }
+    const auto given_back = static_cast<std::uint32_t>(released.size());
+    std::vector<unsigned char> frame(4 + 4 + 4 * released.size() + body.size());
+    const auto payload = static_cast<std::uint32_t>(frame.size() - 4);
+    for (int i = 0; i < 4; ++i) frame[i] = static_cast<unsigned char>(payload >> (24 - 8 * i));  // big-endian length
+    std::memcpy(&frame[4], &given_back, 4);
+    if (given_back) std::memcpy(&frame[8], released.data(), 4 * released.size());
+    std::memcpy(&frame[8 + 4 * released.size()], body.data(), body.size());
+    write_all(frame.data(), frame.size());  // a dead worker is found when its reply is awaited
+    return sent_++;
+  }
+
+  /// Waits until the replies to `ticket` are next (requests are answered in order) and holds
+  /// that turn until finish_request(ticket).
+  void await_turn(std::uint64_t ticket) {
+    std::unique_lock lock(turn_mutex_);
+    turn_.wait(lock, [&] { return read_ == ticket; });
+  }
+  /// Passes the turn to the next request.
+  void finish_request() {
+    {
+      std::lock_guard lock(turn_mutex_);
+      ++read_;
+    }
+    turn_.notify_all();
+  }
+
+  /// Reads the next reply (the caller holds the turn), and receives a new slot when it
+  /// announces one. Throws WorkerGone.
+  std::vector<unsigned char> read_reply(std::shared_ptr<Mapping>& slot) {
+    unsigned char header[4];
+    read_all(header, 4);
+    const std::uint32_t size = (std::uint32_t{header[0]} << 24) | (std::uint32_t{header[1]} << 16) |
+                               (std::uint32_t{header[2]} << 8) | header[3];
+    std::vector<unsigned char> reply(size);
+    read_all(reply.data(), size);
+    Reader in(reply);
+    if (!reply.empty() && in.take<std::uint8_t>() == kOk) {
+      const auto id = in.take<std::uint32_t>();
+      const auto new_size = in.take<std::uint64_t>();
+      if (new_size != 0) {
+        const int fd = receive_fd();
+        if (slots_.size() <= id) slots_.resize(id + 1);
+        try {
+          slots_[id] = std::make_shared<Mapping>(fd, new_size);
+        } catch (...) {
+          ::close(fd);
+          throw;
+        }
+        ::close(fd);
+      }
+      if (id != kNoSlot) {
+        if (id >= slots_.size() || !slots_[id]) throw std::runtime_error("conveyor: a worker named a slot it never sent");
+        slot = slots_[id];
+      }
+    }
+    return reply;
+  }
+
+  /// Gives slot `id` back to the worker with the next request.
+  void release(std::uint32_t id) {
+    std::lock_guard lock(released_mutex_);
+    released_.push_back(id);
+  }
+
+ private:
+  /// Blocks until the socket has data, or throws WorkerGone when the process ended first.
+  void await_readable() {
+    for (;;) {
+      pollfd fds[2] = {{socket_, POLLIN, 0}, {sentinel_, POLLIN, 0}};
+      const int ready = ::poll(fds, 2, -1);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) throw std::system_error(errno, std::generic_category(), "conveyor: poll on a worker");
+      if (fds[0].revents) return;  // data, end of file or an error: read() tells which
+      if (fds[1].revents) throw WorkerGone{};
+    }
+  }
+
+  void read_all(unsigned char* data, std::size_t size) {
+    while (size > 0) {
+      await_readable();
+      const ssize_t n = ::read(socket_, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw WorkerGone{};
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  }
+
+  void write_all(const unsigned char* data, std::size_t size) {
+    while (size > 0) {
+      const ssize_t n = ::send(socket_, data, size, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return;  // EPIPE: the worker is gone; read_reply() says so
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  }
+
+  /// The descriptor a worker passed with SCM_RIGHTS (one byte of data beside it).
+  int receive_fd() {
+    await_readable();
+    char byte;
+    iovec io{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr message{};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t n;
+    do n = ::recvmsg(socket_, &message, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    const cmsghdr* header = CMSG_FIRSTHDR(&message);
+    if (n <= 0 || header == nullptr || header->cmsg_type != SCM_RIGHTS) throw WorkerGone{};
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+    return fd;
+  }
+
+  int socket_;
+  int sentinel_;
+  std::mutex send_mutex_;
+  std::uint64_t sent_ = 0;
+  std::mutex turn_mutex_;
+  std::condition_variable turn_;
+  std::uint64_t read_ = 0;
+  std::vector<std::shared_ptr<Mapping>> slots_;  // by id; touched only by the reader holding the turn
+  std::mutex released_mutex_;
+  std::vector<std::uint32_t> released_;
+};
+
+/// What keeps a slot busy: every tensor of a row shares it; the last one gives the slot back.
+class Lease {
+ public:
+  Lease(std::shared_ptr<Channel> channel, std::shared_ptr<Mapping> mapping, std::uint32_t id)
+      : channel_(std::move(channel)), mapping_(std::move(mapping)), id_(id) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() { channel_->release(id_); }
+
+ private:
+  std::shared_ptr<Channel> channel_;
+  std::shared_ptr<Mapping> mapping_;
+  std::uint32_t id_;
+};
+
+void check_within(const std::shared_ptr<Mapping>& slot, std::uint64_t offset, std::uint64_t length) {
+  if (!slot || offset > slot->size() || length > slot->size() - offset)
+    throw std::runtime_error("conveyor: a worker's reply points outside its slot");
+}
+
+Row decode(const std::vector<unsigned char>& reply, const std::shared_ptr<Channel>& channel,
+                  std::shared_ptr<Mapping> slot) {
+  Reader in(reply);
+  in.take<std::uint8_t>();  // status
+  const auto id = in.take<std::uint32_t>();
+  in.take<std::uint64_t>();  // new slot size, handled by read_reply()
+  const auto columns = in.take<std::uint32_t>();
+  std::shared_ptr<void> lease;
+  if (slot) lease = std::make_shared<Lease>(channel, slot, id);
+  Row row;
+  row.reserve(columns);
+  for (std::uint32_t c = 0; c < columns; ++c) {
+    const auto kind = in.take<std::uint8_t>();
+    if (kind == kBytes) {
+      const auto offset = in.take<std::uint64_t>();
+      const auto length = in.take<std::uint64_t>();
+      check_within(slot, offset, length);
+      row.push_back(Tensor::from_memory(slot->data() + offset, DType::bytes, {static_cast<std::int64_t>(length)}, {},
+                                        lease));
+      continue;
+    }
+    if (kind != kArray) throw std::runtime_error("conveyor: a worker sent a column of unknown kind");
+    const DType dtype = dtype_named(in.take_string(in.take<std::uint8_t>()));  // NumPy's names are conveyor's
+    const auto ndim = in.take<std::uint32_t>();
+    Shape shape(ndim);
+    std::int64_t elements = 1;
+    for (auto& extent : shape) elements *= (extent = in.take<std::int64_t>());
+    const auto offset = in.take<std::uint64_t>();
+    check_within(slot, offset, static_cast<std::uint64_t>(elements) * itemsize(dtype));
+    row.push_back(Tensor::from_memory(slot->data() + offset, dtype, std::move(shape), {}, lease));
+  }
+  return row;
+}
+
+}  // namespace workers
+
+using workers::Channel;
+using workers::Mapping;
+using workers::WorkerGone;
+
+WorkerGroup::WorkerGroup(py::object pool)
+    : count_(pool.attr("count").cast<std::size_t>()), pool_(std::move(pool)) {
+  for (std::size_t i = 0; i < count_; ++i) channels_.push_back(open_channel(i));
+}
+
+WorkerGroup::~WorkerGroup() = default;
+
+void WorkerGroup::request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
+                          std::span<Row> rows, std::span<std::exception_ptr> errors) const {
+  // The least busy worker, the first of them from a rotating start.
+  std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
+  std::shared_ptr<Channel> channel;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::size_t k = 1, first = worker; k < count_; ++k) {
+      const std::size_t candidate = (first + k) % count_;
+      if (channels_[candidate]->pending < channels_[worker]->pending) worker = candidate;
+    }
+    channel = channels_[worker];
+    ++channel->pending;
+  }
+  struct Pending {
+    Channel& c;
+    ~Pending() { --c.pending; }
+  } pending{*channel};
+  channel->await_turn(channel->send(body));
+  struct Turn {
+    Channel& c;
+    ~Turn() { c.finish_request(); }
+  } turn{*channel};
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    try {
+      std::shared_ptr<Mapping> slot;
+      std::vector<unsigned char> reply;
+      try {
+        reply = channel->read_reply(slot);
+      } catch (const WorkerGone&) {
+        raise_dead(worker, *channel, indices[i]);
+      }
+      if (reply.empty()) throw std::runtime_error("conveyor: a worker sent an empty reply");
+      if (reply[0] == workers::kError) raise_error(reply, worker, indices[i]);
+      rows[i] = workers::decode(reply, channel, std::move(slot));
+    } catch (...) {
+      // A dead worker answers no more: the rest of the request fails with the same error.
+      if (channel->pid != current_pid(worker)) {
+        std::fill(errors.begin() + static_cast<std::ptrdiff_t>(i), errors.end(), std::current_exception());
+        return;
+      }
+      errors[i] = std::current_exception();
+    }
+  }
+}
+
+std::shared_ptr<Channel> WorkerGroup::open_channel(std::size_t worker) const {
+  const auto [socket, sentinel, pid] = pool_.get().attr("channel")(worker).cast<std::tuple<int, int, long>>();
+  return std::make_shared<Channel>(socket, sentinel, pid);
+}
+
+long WorkerGroup::current_pid(std::size_t worker) const {
+  std::lock_guard lock(mutex_);
+  return channels_[worker]->pid;
+}
+
+void WorkerGroup::raise_dead(std::size_t worker, const Channel& dead, std::uint64_t index) const {
+  GilScopedAcquire gil;
+  py::object error = pool_.get().attr("dead")(worker, index, dead.pid);
+  {
+    std::lock_guard lock(mutex_);
+    if (channels_[worker]->pid == dead.pid) channels_[worker] = open_channel(worker);
+  }
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+  throw py::error_already_set();
+}
+
+void WorkerGroup::raise_error(const std::vector<unsigned char>& reply, std::size_t worker, std::uint64_t index) const {
+  GilScopedAcquire gil;
+  const py::bytes payload(reinterpret_cast<const char*>(reply.data() + 1), reply.size() - 1);
+  py::object error = pool_.get().attr("error")(payload, worker, index);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+  throw py::error_already_set();
+}
+
+}  // namespace conveyor::python

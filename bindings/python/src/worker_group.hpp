@@ -1,0 +1,63 @@
+#pragma once
+// The parent's side of a pool of conveyor worker processes (conveyor/dataset/_workers.py starts
+// them and documents the protocol): requests over each worker's socket, and the rows of the
+// replies wrapped as tensors straight from the workers' shared-memory slots, all without the
+// GIL. Python is called only for an exception raised in a worker and for a worker that died.
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+
+#include <conveyor/row.hpp>
+
+#include "python_callables.hpp"
+
+namespace conveyor::python {
+
+namespace py = pybind11;
+
+namespace workers {
+class Channel;
+}
+
+/// The workers of `pool`, a started conveyor.dataset._workers pool: pool.count workers;
+/// pool.channel(i) gives worker i's (socket fd, exit sentinel fd, pid), whose descriptors stay
+/// open while the pool lives; pool.error(payload, i, index) turns an exception a worker sent
+/// into the exception to raise; pool.dead(i, index, pid) replaces worker i if it is still
+/// process `pid` and returns the exception that describes that process's death.
+class WorkerGroup {
+ public:
+  /// The GIL held.
+  explicit WorkerGroup(py::object pool);
+  ~WorkerGroup();
+
+  /// Sends `body` to the least busy worker, which answers with one row per entry of `indices`
+  /// (the samples they are, which errors name): rows[i], or errors[i] when the worker raised
+  /// or died (a dead worker is replaced for the next request). Thread-safe; blocks until every
+  /// reply is read. Rows keep their slot until the last tensor over it is released.
+  void request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices, std::span<Row> rows,
+               std::span<std::exception_ptr> errors) const;
+
+  /// The pool.
+  py::handle pool() const noexcept { return pool_.get(); }
+
+ private:
+  std::shared_ptr<workers::Channel> open_channel(std::size_t worker) const;
+  long current_pid(std::size_t worker) const;
+  [[noreturn]] void raise_dead(std::size_t worker, const workers::Channel& dead, std::uint64_t index) const;
+  [[noreturn]] void raise_error(const std::vector<unsigned char>& reply, std::size_t worker, std::uint64_t index) const;
+
+  std::size_t count_;
+  SharedObject pool_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::shared_ptr<workers::Channel>> channels_;
+  mutable std::atomic<std::size_t> next_{0};
+};
+
+}  // namespace conveyor::python
