@@ -108,7 +108,8 @@ std::size_t Compiler::workers(std::optional<std::size_t> requested) {
 void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
   auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
   if (!parallel) {
-    auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task);
+    auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task,
+                                                    config_.error_samples_mode);
     parallel = created.get();
     stream = std::move(created);
   }
@@ -129,7 +130,8 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       // A source that wants fixed chunks gets them (see Source::fetch_block).
       const std::size_t block = op->source->fetch_block();
       stream = std::make_unique<ParallelStream>(std::make_unique<SamplerStream>(std::move(sampler), *op->source->size()),
-                                                arena_, block ? block : config_.rows_per_task);
+                                                arena_, block ? block : config_.rows_per_task,
+                                                config_.error_samples_mode);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();

@@ -18,12 +18,14 @@ struct ParallelStream::Chunk {
   std::vector<std::exception_ptr> errors;
 };
 
-ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task)
+ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
+                               ErrorSamplesMode errors)
     : head_(std::move(head)),
       arena_(arena),
       rows_per_task_(rows_per_task),
       credits_(0),
-      done_(std::numeric_limits<std::size_t>::max()) {}
+      done_(std::numeric_limits<std::size_t>::max()),
+      errors_(errors) {}
 
 ParallelStream::~ParallelStream() {
   cancel();
@@ -101,6 +103,9 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
 
 void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
   head_->plan(epochs);
+  std::vector<std::shared_ptr<StageCounters>> counters;
+  for (const RowStage& stage : stages_) counters.push_back(stage.counters);
+  policy_.emplace(errors_, std::move(counters));
   arena_.execute([&] {
     // Built inside the arena so that the graph's tasks run there.
     graph_ = std::make_unique<tbb::flow::graph>();
@@ -185,20 +190,26 @@ void ParallelStream::begin_epoch(std::uint64_t epoch) {
   wanted_epoch_.store(epoch, std::memory_order_relaxed);
   epoch_over_ = false;
   if (current_ && current_->epoch < epoch) current_.reset();
+  policy_->begin_epoch();
 }
 
 std::optional<Sample> ParallelStream::next() {
   for (;;) {
+    if (auto replacement = policy_->owed()) return replacement;
     if (epoch_over_) return std::nullopt;
     if (current_ && position_ < current_->samples.size()) {
       std::size_t i = position_++;
-      if (current_->errors[i]) std::rethrow_exception(current_->errors[i]);
+      if (current_->errors[i]) {
+        if (auto replacement = policy_->failed(current_->errors[i])) return replacement;
+        continue;
+      }
       if (current_->dropped[i]) continue;
-      return std::move(current_->samples[i]);
+      return policy_->passed(std::move(current_->samples[i]));
     }
     if (current_ && current_->end_of_epoch) {
       current_.reset();
       epoch_over_ = true;
+      policy_->end_epoch();
       continue;
     }
     auto chunk = done_.pop();

@@ -21,6 +21,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "channel.hpp"
+#include "error_policy.hpp"
 #include "stream.hpp"
 
 namespace conveyor::detail {
@@ -40,7 +41,9 @@ class ParallelStream final : public Stream {
   /// Reads `head` on its own thread; graphs run in `arena`, which must outlive this stream and be
   /// initialised before plan(). At most 2 × the arena's concurrency + 2 chunks are in flight, of
   /// `rows_per_task` rows each (0: sized from the measured cost of a row, at most kMaxChunkRows).
-  ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task);
+  /// A sample that fails in a stage is raised, skipped or replaced as `errors` says.
+  ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
+                 ErrorSamplesMode errors);
 
   static constexpr std::size_t kMaxChunkRows = 256;
   ~ParallelStream() override;
@@ -81,6 +84,8 @@ class ParallelStream final : public Stream {
 
   // Consumer side, touched only by the thread calling next().
   ChunkPtr current_;
+  std::optional<ErrorPolicy> policy_;  // made by plan(), once the stages are known
+  ErrorSamplesMode errors_;
   std::size_t position_ = 0;
   std::uint64_t epoch_ = 0;
   bool epoch_over_ = false;

@@ -7,6 +7,7 @@ StageStats StageCounters::snapshot() const {
   s.name = name;
   s.workers = workers;
   s.rows = rows.load();
+  s.errors = errors.load();
   s.busy = std::chrono::nanoseconds(busy_ns.load());
   s.wait_input = std::chrono::nanoseconds(wait_input_ns.load());
   s.wait_output = std::chrono::nanoseconds(wait_output_ns.load());

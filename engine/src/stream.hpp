@@ -37,6 +37,7 @@ struct StageCounters {
   const std::string name;
   const std::size_t workers;
   std::atomic<std::uint64_t> rows{0};
+  std::atomic<std::uint64_t> errors{0};
   std::atomic<std::int64_t> busy_ns{0};
   std::atomic<std::int64_t> wait_input_ns{0};
   std::atomic<std::int64_t> wait_output_ns{0};

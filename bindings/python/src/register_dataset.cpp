@@ -76,6 +76,7 @@ class PythonIterator {
       d["name"] = s.name;
       d["workers"] = s.workers;
       d["rows"] = s.rows;
+      d["errors"] = s.errors;
       d["busy_s"] = std::chrono::duration<double>(s.busy).count();
       d["wait_input_s"] = std::chrono::duration<double>(s.wait_input).count();
       d["wait_output_s"] = std::chrono::duration<double>(s.wait_output).count();

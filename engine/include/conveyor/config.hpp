@@ -9,6 +9,19 @@
 
 namespace conveyor {
 
+/// What a pipeline does with a sample that fails in a row stage (the source's get(), a map, a
+/// filter): MindSpore's error_samples_mode.
+enum class ErrorSamplesMode {
+  /// The iterator throws the sample's error (the default).
+  raise,
+  /// The sample is dropped.
+  skip,
+  /// The sample is replaced by a copy of the last good one before it in the epoch's order (or,
+  /// for failures at an epoch's start, the first good one after them); an epoch without any
+  /// good sample throws.
+  replace,
+};
+
 /// Default values for pipelines.
 struct Config {
   /// Seed for shuffles and samplers that were given none (MindSpore's default, 5489).
@@ -21,6 +34,10 @@ struct Config {
   /// each takes about 200 µs (1 to 256 rows): enough to amortise the graph's per-message cost
   /// (about 1 µs) while keeping workers balanced.
   std::size_t rows_per_task = 0;
+  /// Failed samples: raised, skipped or replaced. A skipped or replaced one is counted in its
+  /// stage's StageStats::errors, and the first of each iterator is written to stderr. Errors
+  /// of whole batches (per_batch_map, collation) and of the sampler are always raised.
+  ErrorSamplesMode error_samples_mode = ErrorSamplesMode::raise;
 };
 
 /// The current defaults. Thread-safe.

@@ -19,6 +19,8 @@ struct StageStats {
   std::size_t workers = 1;
   /// Rows (or batches, for batch-level stages) the stage produced.
   std::uint64_t rows = 0;
+  /// Samples that failed in this stage and were skipped or replaced (Config::error_samples_mode).
+  std::uint64_t errors = 0;
   /// Time spent doing the stage's own work.
   std::chrono::nanoseconds busy{0};
   /// Time spent waiting for input from upstream.

@@ -3,9 +3,23 @@ the new value; running ones keep theirs."""
 
 from __future__ import annotations
 
+import enum
 import os
+from typing import Union
 
 from conveyor import _core
+
+
+class ErrorSamplesMode(enum.Enum):
+    """What a pipeline does with a sample that fails in its source's ``__getitem__``, a map or a
+    filter (MindSpore's names)."""
+
+    #: Raise the error (the default).
+    RETURN = "raise"
+    #: Drop the sample.
+    SKIP = "skip"
+    #: Use a copy of the last good sample before it in the epoch (or the first after it).
+    REPLACE = "replace"
 
 
 def set_seed(seed: int) -> None:
@@ -40,3 +54,18 @@ def set_num_parallel_workers(num: int) -> None:
 def get_num_parallel_workers() -> int:
     """The default worker count (the CPUs this process may run on, unless set)."""
     return _core.get_config()["num_parallel_workers"] or len(os.sched_getaffinity(0))
+
+
+def set_error_samples_mode(mode: Union[ErrorSamplesMode, str]) -> None:
+    """Raise, skip or replace samples that fail (an ``ErrorSamplesMode`` or "raise", "skip",
+    "replace"). A skipped or replaced sample is counted in its stage's ``errors`` in
+    ``iterator.stats()``, and the first of each iterator is written to stderr. Failures of whole
+    batches (per_batch_map, collation) and of the sampler are always raised."""
+    value = mode.value if isinstance(mode, ErrorSamplesMode) else mode
+    if value not in ("raise", "skip", "replace"):
+        raise ValueError(f"error_samples_mode must be an ErrorSamplesMode or 'raise', 'skip', 'replace', not {mode!r}")
+    _core.set_config(error_samples_mode=value)
+
+
+def get_error_samples_mode() -> ErrorSamplesMode:
+    return ErrorSamplesMode(_core.get_config()["error_samples_mode"])
