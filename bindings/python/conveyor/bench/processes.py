@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Callable, Dict, Iterable, List, Set
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -95,6 +96,7 @@ class TreeMeter:
     def __enter__(self) -> "TreeMeter":
         me = os.getpid()
         self._times_start = os.times()
+        self._own_start = time.process_time()  # finer than os.times(): clock ticks of 10 ms
         self._cpu_start = {p: cpu_seconds(p) for p in self._pids() if p != me}
         self._sample()
         self._thread.start()
@@ -108,7 +110,7 @@ class TreeMeter:
         end = os.times()
         start = self._times_start
         # This process, and children it waited for meanwhile (a torch DataLoader's workers).
-        own = (end.user - start.user) + (end.system - start.system)
+        own = time.process_time() - self._own_start
         reaped = (end.children_user - start.children_user) + (end.children_system - start.children_system)
         alive = {p: cpu_seconds(p) for p in self._pids() if p != me}
         others = 0.0
