@@ -15,15 +15,11 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("PIL")
-pytest.importorskip("tqdm")
-
-import conveyor.dataset as ds  # noqa: E402
-from conveyor import _core  # noqa: E402
-from conveyor.bench import images, main  # noqa: E402
-from conveyor.bench.processes import TreeMeter, descendants  # noqa: E402
-from conveyor.bench.summary import stage_profile  # noqa: E402
+import conveyor.dataset as ds
+from conveyor import _core
+from conveyor.bench import images, main
+from conveyor.bench.processes import TreeMeter, descendants
+from conveyor.bench.summary import stage_profile
 
 # Per workload: the arguments that make it tiny, its samples and batches per epoch.
 TINY = {
