@@ -15,8 +15,12 @@ def write_plot(summaries: List[Dict[str, Any]], path: str) -> None:
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(summaries), figsize=(4.2 * len(summaries), 3.8), squeeze=False)
-    for ax, summary in zip(axes[0], summaries):
+    columns = min(len(summaries), 2)
+    rows = -(-len(summaries) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
+    for ax in axes.flat[len(summaries):]:
+        ax.set_visible(False)
+    for ax, summary in zip(axes.flat, summaries):
         lines: Dict[str, List] = {}
         for c in summary["configs"]:
             name = c["side"] + (" persistent" if "persistent" in c["setting"] else "")
