@@ -26,7 +26,7 @@ TINY = {
     "py-small": (["--scale", "0.00512"], 512, 2),   # 512 samples, batch 256
     "jpeg-aug": (["--images", "64"], 64, 1),        # 64 generated 500x375 JPEGs, batch 64
     "py-heavy": (["--scale", "0.032"], 128, 2),     # 128 samples, batch 64
-    "native": (["--scale", "0.00256"], 512, 2),     # 512 rows, batch 256
+    "native": (["--scale", "0.00512"], 512, 2),     # 512 rows, batch 256
 }
 CONFIG_FIELDS = {"label", "side", "workers", "setting", "samples_per_s", "samples_per_s_min", "samples_per_s_max",
                  "mb_per_s", "first_batch_s", "peak_rss_bytes", "cpu_s_per_1000", "epochs", "profile",

@@ -13,7 +13,7 @@ from conveyor.bench.loaders import conveyor_config
 from conveyor.bench.workload import Bound, Workload
 
 BATCH = 256
-DEFAULT_SAMPLES = 200_000
+DEFAULT_SAMPLES = 100_000
 
 
 def build(samples: int = DEFAULT_SAMPLES) -> Workload:

@@ -1,6 +1,8 @@
-"""Runs workloads: a warm-up round, then measured rounds in which every configuration reads one
-epoch, interleaved (the order rotates each round, so no configuration always runs first or
-right after the same neighbour), and every bound is measured once.
+"""Runs workloads: a warm-up round (each configuration reads its first WARMUP_BATCHES batches:
+worker processes start, imports and caches warm up), then measured rounds in which every
+configuration reads one whole epoch, interleaved (the order rotates each round, so no
+configuration always runs first or right after the same neighbour), and every bound is
+measured once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from conveyor.bench.processes import TreeMeter, descendants
 from conveyor.bench.workload import Config, Workload
+
+WARMUP_BATCHES = 3
 
 
 @dataclass
@@ -46,9 +50,10 @@ def _leading(column) -> int:
     return int(shape[0]) if len(shape) else 1
 
 
-def run_epoch(config: Config, foreign: Callable[[], set]) -> EpochResult:
-    """Reads one epoch of ``config`` from a fresh iterator, its start-up included. Memory and CPU
-    cover this process and its descendants, less ``foreign()`` (other configurations' pools)."""
+def run_epoch(config: Config, foreign: Callable[[], set], max_batches: Optional[int] = None) -> EpochResult:
+    """Reads one epoch of ``config`` from a fresh iterator, its start-up included (or its first
+    ``max_batches`` batches, then drops the iterator). Memory and CPU cover this process and its
+    descendants, less ``foreign()`` (other configurations' pools)."""
     me = os.getpid()
 
     def pids():
@@ -59,11 +64,14 @@ def run_epoch(config: Config, foreign: Callable[[], set]) -> EpochResult:
         start = time.perf_counter()
         epoch = config.epoch()
         first: Optional[float] = None
-        samples = 0
+        samples = batches = 0
         for columns in epoch.batches:
             if first is None:
                 first = time.perf_counter() - start
             samples += _leading(columns[0])
+            batches += 1
+            if batches == max_batches:
+                break
         seconds = time.perf_counter() - start
     if not samples:
         raise RuntimeError(f"{config.label} read no samples")
@@ -72,7 +80,7 @@ def run_epoch(config: Config, foreign: Callable[[], set]) -> EpochResult:
 
 
 def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None] = lambda _: None) -> WorkloadResult:
-    """Runs ``workload``: one warm-up round (not recorded), then ``rounds`` measured ones.
+    """Runs ``workload``: one short warm-up round (not recorded), then ``rounds`` measured ones.
     ``progress(label)`` is called after each step (a progress bar's update)."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, not {rounds}")
@@ -86,7 +94,7 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
     for round_ in range(rounds + 1):
         shift = round_ % len(configs)
         for config in list(configs[shift:]) + list(configs[:shift]):
-            result = run_epoch(config, foreign_to(config))
+            result = run_epoch(config, foreign_to(config), None if round_ else WARMUP_BATCHES)
             if round_:
                 epochs[config.label].append(result)
             progress(config.label)
