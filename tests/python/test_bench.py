@@ -176,3 +176,12 @@ def test_stage_profile_shares_and_bottleneck():
     assert (source["busy_pct"], source["blocked_output_pct"]) == (50.0, 25.0)
     assert (batch["busy_pct"], batch["blocked_input_pct"]) == (90.0, 10.0)
     assert profile["bottleneck"] == "batch"  # 90 % of its one worker against 50 % of two
+
+
+def test_a_corrupt_image_in_the_dataset_folder_is_an_error_naming_its_file(tmp_path, capsys):
+    write_images(tmp_path / "a", 64)
+    broken = tmp_path / "a" / "30.jpg"
+    broken.write_bytes(broken.read_bytes()[:40])  # a truncated JPEG
+    assert main(["--dataset", str(tmp_path), "--rounds", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("conveyor-bench: jpeg-aug, ") and str(broken) in err

@@ -88,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
 
     from conveyor.bench.images import DatasetFolderError
-    from conveyor.bench.runner import run_workload, steps
+    from conveyor.bench.runner import WorkloadError, run_workload, steps
     from conveyor.bench.summary import summarize
     from conveyor.bench.table import workload_table
 
@@ -113,6 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     bar.update()
 
                 result = run_workload(workload, args.rounds, advance)
+        except WorkloadError as error:
+            print(f"conveyor-bench: {error}", file=sys.stderr)
+            return 1
         finally:
             workload.close()
         summary = summarize(result)

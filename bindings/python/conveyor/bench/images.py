@@ -56,6 +56,11 @@ class EncodedImages:
     def __len__(self) -> int:
         return len(self.items)
 
+    def name(self, index: int) -> str:
+        """Where image ``index`` comes from: its path, or "generated image i"."""
+        item = self.items[index]
+        return item if isinstance(item, str) else f"generated image {index}"
+
     def read(self, index: int) -> bytes:
         item = self.items[index]
         if isinstance(item, bytes):

@@ -88,7 +88,10 @@ class PilImages:
         import torch
         from PIL import Image
 
-        img = Image.open(io.BytesIO(self.images.read(index))).convert("RGB")
+        try:
+            img = Image.open(io.BytesIO(self.images.read(index))).convert("RGB")
+        except Exception as error:  # PIL's messages name neither the sample nor the file
+            raise ValueError(f"sample {index} ({self.images.name(index)}): {error}") from error
         label = self.images.labels[index]
         if self.transform is not None:
             return self.transform(img), label
@@ -134,4 +137,5 @@ def build(images: EncodedImages) -> Workload:
         samples_per_epoch=len(images) // BATCH * BATCH,
         bytes_per_sample=3 * SIZE * SIZE * 4 + 8,
         configs=configs,
-        notes=[f"torch side: {TORCH_SIDE}"])
+        notes=[f"torch side: {TORCH_SIDE}"],
+        sample_name=images.name)

@@ -18,6 +18,12 @@ from conveyor.bench.workload import Config, Workload
 WARMUP_BATCHES = 3
 
 
+class WorkloadError(RuntimeError):
+    """A configuration failed while reading its data: the message names the workload, the
+    configuration and, where the loader says which, the sample (and its file); the loader's own
+    exception is the cause."""
+
+
 @dataclass
 class EpochResult:
     """One epoch of one configuration: samples read, wall seconds, seconds to the first batch,
@@ -94,7 +100,10 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
     for round_ in range(rounds + 1):
         shift = round_ % len(configs)
         for config in list(configs[shift:]) + list(configs[:shift]):
-            result = run_epoch(config, foreign_to(config), None if round_ else WARMUP_BATCHES)
+            try:
+                result = run_epoch(config, foreign_to(config), None if round_ else WARMUP_BATCHES)
+            except Exception as error:
+                raise WorkloadError(_describe(workload, config, error)) from error
             if round_:
                 epochs[config.label].append(result)
             progress(config.label)
@@ -108,6 +117,14 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
         if bound.rate is not None:
             bounds[bound.name] = [bound.rate()]
     return WorkloadResult(workload, epochs, bounds)
+
+
+def _describe(workload: Workload, config: Config, error: BaseException) -> str:
+    where = f"{workload.name}, {config.label}"
+    sample = getattr(error, "sample", None)
+    if sample is not None and workload.sample_name is not None:
+        where += f", sample {sample} ({workload.sample_name(sample)})"
+    return f"{where}: {type(error).__name__}: {error}"
 
 
 def steps(workload: Workload, rounds: int) -> int:

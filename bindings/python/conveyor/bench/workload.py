@@ -57,7 +57,8 @@ class Bound:
 
 @dataclass
 class Workload:
-    """A named workload: its configurations, its bounds, and what a sample is."""
+    """A named workload: its configurations, its bounds, and what a sample is. ``sample_name(i)``,
+    when given, says where sample i comes from (a file), for error messages."""
 
     name: str
     description: str
@@ -66,6 +67,7 @@ class Workload:
     configs: List[Config]
     bounds: List[Bound] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    sample_name: Optional[Callable[[int], str]] = None
 
     def close(self) -> None:
         for config in self.configs:
