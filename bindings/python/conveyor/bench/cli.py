@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -73,6 +74,27 @@ def _machine() -> Dict[str, object]:
             "load_average_at_start": os.getloadavg()[0]}
 
 
+def _measure(name: str, build: Callable, rounds: int) -> Dict[str, object]:
+    """Builds workload ``name``, runs it under a progress bar (shown on a terminal) and returns
+    its summary; nothing of the workload outlives the call (its data can be large)."""
+    from tqdm import tqdm
+
+    from conveyor.bench.runner import run_workload, steps
+    from conveyor.bench.summary import summarize
+
+    workload = build()
+    try:
+        with tqdm(total=steps(workload, rounds), desc=name, unit="step", leave=False, disable=None,
+                  file=sys.stderr) as bar:
+            def advance(label: str) -> None:
+                bar.set_postfix_str(label)
+                bar.update()
+
+            return summarize(run_workload(workload, rounds, advance))
+    finally:
+        workload.close()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the command with ``argv`` (default: sys.argv[1:]); returns the exit status."""
     parser = _parser()
@@ -85,11 +107,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     # NumPy's BLAS threads would spin beside the loaders' own workers.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-    from tqdm import tqdm
-
     from conveyor.bench.images import DatasetFolderError
-    from conveyor.bench.runner import WorkloadError, run_workload, steps
-    from conveyor.bench.summary import summarize
+    from conveyor.bench.runner import WorkloadError
     from conveyor.bench.table import workload_table
 
     machine = _machine()
@@ -101,26 +120,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     summaries = []
     for name in names:
         try:
-            workload = builders[name]()
+            summary = _measure(name, builders[name], args.rounds)
         except (DatasetFolderError, ValueError) as error:
             print(f"conveyor-bench: {name}: {error}", file=sys.stderr)
             return 2
-        try:
-            with tqdm(total=steps(workload, args.rounds), desc=name, unit="epoch", leave=False,
-                      disable=None, file=sys.stderr) as bar:
-                def advance(label: str) -> None:
-                    bar.set_postfix_str(label)
-                    bar.update()
-
-                result = run_workload(workload, args.rounds, advance)
         except WorkloadError as error:
             print(f"conveyor-bench: {error}", file=sys.stderr)
             return 1
-        finally:
-            workload.close()
-        summary = summarize(result)
         summaries.append(summary)
         print(workload_table(summary), flush=True)
+        gc.collect()  # the workload's data is gone before the next one is measured
     total = time.perf_counter() - started
     print(f"total {total:.0f} s; load average at end {os.getloadavg()[0]:.2f}")
     if args.json:
