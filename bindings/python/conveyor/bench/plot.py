@@ -34,7 +34,7 @@ def write_plot(summaries: List[Dict[str, Any]], path: str) -> None:
             ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=name)
         for b in summary["bounds"]:
             ax.axhline(b["samples_per_s"], linestyle="--", linewidth=1, color="grey")
-            ax.annotate(b["name"], (0, b["samples_per_s"]), xycoords=("axes fraction", "data"), fontsize=6,
+            ax.annotate(b["name"], (0.01, b["samples_per_s"]), xycoords=("axes fraction", "data"), fontsize=6,
                         va="bottom", color="dimgrey")
         ax.set_title(summary["name"])
         ax.set_xlabel("workers")

@@ -58,7 +58,7 @@ def build(samples: int = DEFAULT_SAMPLES) -> Workload:
     for workers in (1, 2):
         pipeline = ds.GeneratorDataset(data, ["image", "label"], shuffle=True, num_parallel_workers=workers,
                                        python_multiprocessing=False).batch(BATCH, drop_remainder=True)
-        configs.append(conveyor_config(pipeline, workers, f"num_parallel_workers={workers} threads"))
+        configs.append(conveyor_config(pipeline, workers, f"num_parallel_workers={workers} thread{'s' if workers > 1 else ''}"))
     configs += torch_configs(data, BATCH)
     usable = samples // BATCH * BATCH
     return Workload(
