@@ -29,7 +29,8 @@ def build(samples: int = DEFAULT_SAMPLES) -> Workload:
     channels, height, width = _core.bench.IMAGE_SHAPE
     return Workload(
         name="native",
-        description=f"C++ source (no Python), {samples:,} rows of float32 3x32x32 + int64 label, batch {BATCH}, shuffled",
+        description=(f"C++ source (no Python), {samples:,} rows of float32 3x32x32 + int64 label, batch {BATCH}, "
+                     "shuffled"),
         samples_per_epoch=usable,
         bytes_per_sample=channels * height * width * 4 + 8,
         configs=configs,

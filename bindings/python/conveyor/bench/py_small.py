@@ -58,12 +58,14 @@ def build(samples: int = DEFAULT_SAMPLES) -> Workload:
     for workers in (1, 2):
         pipeline = ds.GeneratorDataset(data, ["image", "label"], shuffle=True, num_parallel_workers=workers,
                                        python_multiprocessing=False).batch(BATCH, drop_remainder=True)
-        configs.append(conveyor_config(pipeline, workers, f"num_parallel_workers={workers} thread{'s' if workers > 1 else ''}"))
+        setting = f"num_parallel_workers={workers} thread{'s' if workers > 1 else ''}"
+        configs.append(conveyor_config(pipeline, workers, setting))
     configs += torch_configs(data, BATCH)
     usable = samples // BATCH * BATCH
     return Workload(
         name="py-small",
-        description=f"pure-Python Dataset, {samples:,} x float32 3x32x32 + int label in memory, batch {BATCH}, shuffled",
+        description=(f"pure-Python Dataset, {samples:,} x float32 3x32x32 + int label in memory, batch {BATCH}, "
+                     "shuffled"),
         samples_per_epoch=usable,
         bytes_per_sample=data.images[0].nbytes + 8,
         configs=configs,

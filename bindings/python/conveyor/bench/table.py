@@ -48,7 +48,8 @@ def workload_table(summary: Dict[str, Any]) -> str:
         if not profile:
             continue
         lines += ["", f"Stage profile, {c['label']} (last round; % of the epoch's wall time per worker):", "",
-                  "| stage | workers | rows | busy | blocked on input | blocked on output |", "|---|---|---|---|---|---|"]
+                  "| stage | workers | rows | busy | blocked on input | blocked on output |",
+                  "|---|---|---|---|---|---|"]
         for s in profile["stages"]:
             lines.append(f"| {s['name']} | {s['workers']} | {s['rows']:,} | {s['busy_pct']:.0f} % | "
                          f"{s['blocked_input_pct']:.0f} % | {s['blocked_output_pct']:.0f} % |")
