@@ -115,7 +115,7 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
                 progress(bound.name)
     for bound in workload.bounds:
         if bound.rate is not None:
-            bounds[bound.name] = [bound.rate()]
+            bounds[bound.name] = [bound.rate(bounds)]
     return WorkloadResult(workload, epochs, bounds)
 
 

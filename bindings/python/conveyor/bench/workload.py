@@ -10,7 +10,7 @@ from a measured figure (``rate``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 #: The two sides of the comparison.
 CONVEYOR, TORCH = "conveyor", "torch"
@@ -47,12 +47,13 @@ class Config:
 @dataclass
 class Bound:
     """A reference figure in samples/s: measured by ``run()`` (seconds for ``samples``) in every
-    round, or derived by ``rate()`` once the rounds are over."""
+    round, or derived once the rounds are over by ``rate(measured)``, where ``measured`` maps
+    each measured bound's name to its rates, one per round."""
 
     name: str
     samples: int = 0
     run: Optional[Callable[[], float]] = None
-    rate: Optional[Callable[[], float]] = None
+    rate: Optional[Callable[[Dict[str, List[float]]], float]] = None
 
 
 @dataclass
