@@ -152,7 +152,9 @@ def test_unusable_dataset_folder_is_a_clear_error(tmp_path, capsys, case):
 def test_bad_arguments_are_refused(capsys):
     for args, message in [(["--workloads", "py-small,nope"], "unknown nope"),
                           (["--workloads", "native", "--dataset", "/tmp"], "--dataset is the input of jpeg-aug"),
-                          (["--rounds", "0"], "--rounds must be at least 1")]:
+                          (["--rounds", "0"], "--rounds must be at least 1"),
+                          (["--dataset", "/tmp", "--images", "64"], "--images is the count of generated JPEGs"),
+                          (["--workloads", "native", "--images", "64"], "--images is the count of generated JPEGs")]:
         with pytest.raises(SystemExit) as exit_:
             main(args)
         assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -25,8 +25,9 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all; jpeg-aug alone with --dataset)")
     p.add_argument("--rounds", type=int, default=3, help="measured rounds after the warm-up round (default 3)")
     p.add_argument("--scale", type=float, default=1.0,
-                   help="multiplies every workload's sample count (default 1; e.g. 0.1 for a quick look)")
-    p.add_argument("--images", type=int, default=DEFAULT_IMAGES,
+                   help="multiplies every workload's sample count (default 1; e.g. 0.1 for a quick look); a "
+                        "--dataset folder is read whole")
+    p.add_argument("--images", type=int, default=None,
                    help=f"JPEGs jpeg-aug generates, before --scale (default {DEFAULT_IMAGES})")
     p.add_argument("--dataset", metavar="PATH",
                    help="run jpeg-aug on the images under PATH (recursively; labels from subfolder names)")
@@ -37,13 +38,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _selected(args, parser) -> List[str]:
     if args.workloads is None:
-        return ["jpeg-aug"] if args.dataset else list(WORKLOADS)
-    names = [n.strip() for n in args.workloads.split(",") if n.strip()]
+        names = ["jpeg-aug"] if args.dataset else list(WORKLOADS)
+    else:
+        names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown or not names:
         parser.error(f"--workloads: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(WORKLOADS)}")
     if args.dataset and "jpeg-aug" not in names:
         parser.error("--dataset is the input of jpeg-aug, which --workloads leaves out")
+    if args.images is not None and (args.dataset or "jpeg-aug" not in names):
+        parser.error("--images is the count of generated JPEGs: it goes with jpeg-aug and without --dataset")
     return names
 
 
@@ -54,7 +58,7 @@ def _builders(args) -> Dict[str, Callable]:
         return max(1, int(count * args.scale))
 
     def jpeg():
-        found = images.scan(args.dataset) if args.dataset else images.generate(scaled(args.images))
+        found = images.scan(args.dataset) if args.dataset else images.generate(scaled(args.images or DEFAULT_IMAGES))
         return jpeg_aug.build(found)
 
     return {"py-small": lambda: py_small.build(scaled(py_small.DEFAULT_SAMPLES)),
