@@ -60,7 +60,8 @@ struct Mix {
 /// One photo-like RGB image: per channel, a linear gradient, three soft Gaussian blobs and a
 /// gentle sinusoidal texture (all separable, so cheap to make), plus sensor-like noise: +-14
 /// shared by the three channels (luma) and +-3 per channel. About 60 KiB at quality 90, a little
-/// under a typical ImageNet file of this size (bench/jpeg_vs_torch.py makes the same content).
+/// under a typical ImageNet file of this size (conveyor-bench's jpeg-aug workload,
+/// bindings/python/conveyor/bench/images.py, makes the same content).
 std::vector<unsigned char> synthetic_image(int index) {
   Mix rng{static_cast<std::uint64_t>(index) * 7919 + 1};
   std::vector<unsigned char> rgb(static_cast<std::size_t>(kWidth) * kHeight * 3);

@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 import conveyor.dataset as ds
+from conveyor.bench.processes import children
 
 ITEMS = 1_000_000
 SAMPLES = 100_000
@@ -50,11 +51,6 @@ def memory_mib(pids):
                 elif line.startswith("Pss:"):
                     pss += int(line.split()[1])
     return rss / 1024, pss / 1024
-
-
-def children(pid):
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
 
 
 def main() -> int:

@@ -18,10 +18,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Python: the build backend and bindings, NumPy, pytest, and torch's CPU build (for the DLPack
-# tests; 2.13.0 is the CPU wheel this kind of machine keeps on disk).
+# Python: the build backend and bindings, NumPy, pytest, torch's CPU build (for the DLPack tests
+# and conveyor-bench's comparison; 2.13.0 is the CPU wheel this kind of machine keeps on disk),
+# and what conveyor-bench uses beside it: Pillow (torch's side of the JPEG workload), tqdm (the
+# progress bar) and matplotlib (the plot).
 python=${PYTHON:-python3}
-if ! "$python" -c "import numpy, pytest, scikit_build_core, pybind11, torch" 2>/dev/null; then
+if ! "$python" -c "import numpy, pytest, scikit_build_core, pybind11, torch, PIL, tqdm, matplotlib" 2>/dev/null; then
   echo "install-deps: installing Python packages"
-  "$python" -m pip install -q "numpy>=1.22" "pytest>=7" "scikit-build-core>=0.10" "pybind11>=2.12" "torch==2.13.0"
+  "$python" -m pip install -q "numpy>=1.22" "pytest>=7" "scikit-build-core>=0.10" "pybind11>=2.12" "torch==2.13.0" \
+    pillow tqdm matplotlib
 fi

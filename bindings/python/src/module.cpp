@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   conveyor::python::register_sampler(m);
   conveyor::python::register_ops(m);
   conveyor::python::register_dataset(m);
+  conveyor::python::register_bench(m);
 }

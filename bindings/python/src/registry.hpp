@@ -12,5 +12,6 @@ void register_tensor(py::module_& m);
 void register_sampler(py::module_& m);
 void register_ops(py::module_& m);
 void register_dataset(py::module_& m);
+void register_bench(py::module_& m);
 
 }  // namespace conveyor::python
