@@ -3,7 +3,8 @@
 # with pip. Idempotent, and quiet when everything is already there.
 set -euo pipefail
 
-debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev libdlpack-dev)
+debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev libdlpack-dev
+  clang libclang-rt-14-dev)  # clang and its libFuzzer runtime: scripts/fuzz.sh
 command -v cmake >/dev/null || debian+=(cmake)
 command -v ninja >/dev/null || debian+=(ninja-build)
 

@@ -2,7 +2,9 @@
 # Every test: installs dependencies, builds with warnings as errors (benchmarks included, so
 # they keep compiling), runs the C++ suite under ctest (each test has a timeout), proves the
 # installed C++ package works by building and running the demo against it with find_package,
-# then installs the Python package and runs the Python suite under pytest.
+# installs the Python package and runs the Python suite under pytest; then runs the C++ suite
+# again under AddressSanitizer + UndefinedBehaviorSanitizer (scripts/sanitize.sh asan) and each
+# fuzz target for 30 s (scripts/fuzz.sh). ThreadSanitizer is not run here: scripts/sanitize.sh tsan.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -20,3 +22,6 @@ cmake --build "$consumer" -j2 >/dev/null
 python=${PYTHON:-python3}
 "$python" -m pip install --no-build-isolation -q "$root"
 cd "$root" && "$python" -m pytest -q tests/python
+
+"$root/scripts/sanitize.sh" asan
+"$root/scripts/fuzz.sh" 30

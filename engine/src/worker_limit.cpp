@@ -26,8 +26,10 @@ struct Limit {
 };
 
 Limit& limit() {
-  static Limit instance;
-  return instance;
+  // Never destroyed: an iterator dropped from inside its own pipeline is torn down on a detached
+  // thread (iterator.cpp), which may still release its lease while exit handlers run.
+  static Limit* instance = new Limit;
+  return *instance;
 }
 
 }  // namespace

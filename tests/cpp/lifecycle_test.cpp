@@ -138,19 +138,26 @@ TEST(IteratorTest, CancelFromAnotherThreadWakesAWaitingReader) {
 }
 
 TEST(TeardownTest, DroppingAnIteratorFromInsideItsOwnPipelineDoesNotDeadlock) {
-  // As Python's garbage collector may do inside a map function.
+  // As Python's garbage collector may do inside a map function. The consumer does not touch the
+  // iterator (it reads ahead by itself): a call on it while it is dropped would be a use after
+  // destruction, which ThreadSanitizer caught in an earlier version of this test.
   auto holder = std::make_shared<std::optional<Iterator>>();
   auto dropped = std::make_shared<std::atomic<bool>>(false);
-  auto ds = GeneratorDataset(RangeSource{1000}, {"index"}).map([holder, dropped](Row r) {
-    if (r[0].item<std::int64_t>() == 40 && !dropped->exchange(true)) holder->reset();
-    return r;
-  }, {}, {}, 2);
-  holder->emplace(ds.iterate());
-  auto start = std::chrono::steady_clock::now();
-  while (!dropped->load() && std::chrono::steady_clock::now() - start < 5s) {
-    if ((**holder).next()) continue;
+  {
+    auto ds = GeneratorDataset(RangeSource{1000}, {"index"}).map([holder, dropped](Row r) {
+      if (!dropped->exchange(true)) holder->reset();  // the first row mapped
+      return r;
+    }, {}, {}, 2);
+    holder->emplace(ds.iterate());
   }
+  auto start = std::chrono::steady_clock::now();
+  while (!dropped->load() && std::chrono::steady_clock::now() - start < 5s) std::this_thread::sleep_for(1ms);
   EXPECT_TRUE(dropped->load());
+  // The pipeline is torn down in the background; it holds the map function, so `dropped` has one
+  // owner left once it is gone. Returning earlier would let the process exit under a teardown
+  // still running (which AddressSanitizer caught touching freed statics).
+  while (dropped.use_count() > 1 && std::chrono::steady_clock::now() - start < 10s) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(dropped.use_count(), 1) << "the pipeline dropped from inside was never torn down";
 }
 
 TEST(EpochTest, TakeAboveAParallelStageStopsTheRestOfTheEpoch) {

@@ -310,6 +310,15 @@ def test_a_row_that_is_not_array_like_is_an_error_naming_its_type_and_the_sample
     assert type_name in message and names_sample(message, 4)
 
 
+def test_a_str_that_utf8_cannot_encode_is_an_error_naming_it_and_the_sample():
+    # Found by row_fuzz: pybind11's own cast error ("Unable to cast ... to C++ type '?'") escaped.
+    bad = b"caf\xe9".decode("utf-8", "surrogateescape")
+    with pytest.raises((ValueError, conveyor.PipelineError)) as caught:
+        values(ds.GeneratorDataset(Returns(bad), ["x"], shuffle=False))
+    message = str(caught.value)
+    assert "UTF-8" in message and names_sample(message, 4)
+
+
 def test_len_larger_than_the_data_is_an_index_error_naming_the_first_missing_sample():
     class Overstated:
         data = np.arange(10)

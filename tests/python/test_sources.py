@@ -129,6 +129,20 @@ def test_python_and_numpy_scalars_become_0d_arrays(value, dtype):
     assert out.item() == value
 
 
+@pytest.mark.parametrize("make", [
+    lambda: np.arange(3.0).reshape(3, 1)[:, ::-1],
+    lambda: np.ndarray((2, 1), np.int16, bytearray(b"\x01\x00\x02\x00\x03\x00\x04\x00"), 0, (2, 3)),
+    lambda: np.ndarray((3, 3, 0), np.float16, bytearray(16), 8, (14, 12, -8)),
+], ids=["reversed-axis-of-one", "odd-stride-on-axis-of-one", "empty-with-negative-stride"])
+def test_arrays_numpy_calls_contiguous_whatever_their_odd_strides_convert(make):
+    # Found by row_fuzz: NumPy ignores the strides of axes of extent 1 (and of empty arrays) when
+    # it says C-contiguous, and such arrays were refused for their negative or odd strides.
+    (out,) = first_row((make(),), ["x"])
+    expected = make()
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    assert out.tobytes() == np.ascontiguousarray(expected).tobytes()
+
+
 @pytest.mark.parametrize("value", [b"abc", b"", bytes(range(256)), b"\x00\xff\x00"])
 def test_bytes_come_out_as_uint8_arrays(value):
     (out,) = first_row((value,), ["x"])

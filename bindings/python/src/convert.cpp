@@ -63,7 +63,15 @@ std::shared_ptr<void> python_owner(py::object object) {
 
 Tensor tensor_from_python(py::handle value) {
   if (py::isinstance<py::bytes>(value)) return Tensor::bytes(std::string_view(value.cast<py::bytes>()));
-  if (py::isinstance<py::str>(value)) return Tensor::bytes(value.cast<std::string>());
+  if (py::isinstance<py::str>(value)) {
+    Py_ssize_t size = 0;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(value.ptr(), &size);
+    if (utf8 == nullptr) {  // a lone surrogate (e.g. from errors="surrogateescape") has no UTF-8
+      PyErr_Clear();
+      throw std::invalid_argument("a str that cannot be encoded as UTF-8 (it holds a lone surrogate)");
+    }
+    return Tensor::bytes(std::string_view(utf8, static_cast<std::size_t>(size)));
+  }
   py::array array = py::array::ensure(value);
   if (!array) {
     PyErr_Clear();
@@ -85,9 +93,12 @@ Tensor tensor_from_python(py::handle value) {
   bool aligned = std::all_of(strides.begin(), strides.end(),
                              [&](std::int64_t s) { return s % static_cast<std::int64_t>(itemsize(dtype)) == 0; });
   if (negative || !aligned) {
-    // Reversed or unaligned views are rare; one contiguous copy makes them ordinary.
+    // Reversed or unaligned views are rare; one contiguous copy makes them ordinary. NumPy calls
+    // an array C-contiguous whatever the strides of its axes of extent 1 (or all of them when it
+    // is empty), and then returns it as it is, strides and all: the elements are in C order, so
+    // C order's own strides describe them.
     array = py::array::ensure(array, py::array::c_style | py::array::forcecast);
-    strides.assign(array.strides(), array.strides() + array.ndim());
+    strides.clear();
   }
   void* data = const_cast<void*>(array.data());
   if (array.nbytes() <= kCopyAtMost) return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides), {}).clone();

@@ -18,8 +18,9 @@ namespace py = pybind11;
 std::shared_ptr<void> python_owner(py::object object);
 
 /// A tensor over a NumPy array (or anything np.asarray accepts: scalars, lists) without copying
-/// it; bytes and str become `bytes` tensors (copied). Throws std::invalid_argument naming the
-/// type for values NumPy cannot make a numeric array of.
+/// it; bytes and str (as UTF-8) become `bytes` tensors (copied). Throws std::invalid_argument
+/// naming the type for values NumPy cannot make a numeric array of, and for a str UTF-8 cannot
+/// encode (a lone surrogate).
 Tensor tensor_from_python(py::handle value);
 
 /// A row from a Python value: a tuple gives one column per element, anything else one column.
