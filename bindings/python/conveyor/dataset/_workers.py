@@ -53,7 +53,7 @@ import threading
 import traceback
 import weakref
 from multiprocessing import reduction
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -175,7 +175,9 @@ def _encode_row(row: Any, slots: _WorkerSlots, index: int) -> Tuple[bytes, Optio
 
 def _worker_main(conn, pickled_source: bytes, worker_id: int, seed: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    source = pickle.loads(pickled_source)
+    source, worker_init = pickle.loads(pickled_source)
+    if worker_init is not None:
+        worker_init(worker_id)
     parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
     slots = _WorkerSlots(worker_id)
     poller = select.poll()
@@ -288,9 +290,12 @@ class WorkerPool:
     #: Tells the engine (python_source.cpp) to read this source through worker_source.cpp.
     __conveyor_worker_pool__ = True
 
-    def __init__(self, source: Any, count: int, seed: int):
+    def __init__(self, source: Any, count: int, seed: int, worker_init: Optional[Callable[[int], None]] = None):
+        """``worker_init(worker_id)``, when given, runs in each worker process (replacements
+        too) before it reads a row; it travels pickled with the source."""
         try:
-            self._pickled = pickle.dumps(source)  # once: every worker, replacements too, starts from it
+            # once: every worker, replacements too, starts from it
+            self._pickled = pickle.dumps((source, worker_init))
         except Exception as error:
             raise TypeError(f"python_multiprocessing=True sends the dataset to worker processes, and "
                             f"{type(source).__qualname__} object {source!r:.80} cannot be pickled: {error}. "
