@@ -3,7 +3,8 @@
 # with pip. Idempotent, and quiet when everything is already there.
 set -euo pipefail
 
-debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev libdlpack-dev)
+# openmpi-bin: mpirun, for the test that launches sharded ranks as Open MPI does.
+debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev libdlpack-dev openmpi-bin)
 command -v cmake >/dev/null || debian+=(cmake)
 command -v ninja >/dev/null || debian+=(ninja-build)
 

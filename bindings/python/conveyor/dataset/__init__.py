@@ -19,6 +19,7 @@ import numpy as np
 
 from conveyor import _core
 from conveyor._errors import user_facing
+from conveyor._launcher import resolve_shards
 from conveyor.dataset import config
 from conveyor.dataset._native import NativeOperation
 from conveyor.dataset._workers import WorkerPool
@@ -258,18 +259,25 @@ class GeneratorDataset(Dataset):
     indexes arrays is faster with ``python_multiprocessing=False``. ``max_rowsize`` is accepted
     and unused: shared-memory slots grow to fit the rows.
     ``column_types`` converts each column with ``np.asarray(value, dtype)``.
+
+    ``num_shards`` and ``shard_id`` make this process read one shard of a random-access source
+    (every shard the same length, padded by wrapping around; the shuffle the same permutation
+    on every shard for a given seed and epoch). ``num_shards="auto", shard_id="auto"`` take
+    them from the launcher: torchrun's ``RANK``/``WORLD_SIZE``, else Open MPI's
+    ``OMPI_COMM_WORLD_RANK``/``OMPI_COMM_WORLD_SIZE``, else one shard (no sharding).
     """
 
     def __init__(self, source, column_names: Columns = None, column_types: Optional[Sequence[Any]] = None,
                  schema: Any = None, num_samples: Optional[int] = None, num_parallel_workers: int = 1,
-                 shuffle: Optional[bool] = None, sampler: Any = None, num_shards: Optional[int] = None,
-                 shard_id: Optional[int] = None, python_multiprocessing: bool = True, max_rowsize: Any = None):
+                 shuffle: Optional[bool] = None, sampler: Any = None, num_shards: Union[int, str, None] = None,
+                 shard_id: Union[int, str, None] = None, python_multiprocessing: bool = True, max_rowsize: Any = None):
         if schema is not None:
             raise ValueError("GeneratorDataset(schema=...) is not supported by conveyor; give column_names "
                              "(and column_types)")
         names = _names(column_names)
         if not names:
             raise ValueError("GeneratorDataset needs column_names")
+        num_shards, shard_id = resolve_shards(num_shards, shard_id)
         if column_types is not None:
             if len(column_types) != len(names):
                 raise ValueError(f"{len(column_types)} column_types for {len(names)} columns")
