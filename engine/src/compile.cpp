@@ -46,7 +46,7 @@ std::size_t Compiler::workers(std::optional<std::size_t> requested) {
 void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
   auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
   if (!parallel) {
-    auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task);
+    auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task, first_epoch_);
     parallel = created.get();
     stream = std::move(created);
   }
@@ -62,11 +62,12 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     const std::size_t columns = node.columns.size();
     if (op->source->random_access()) {
       auto sampler = make_sampler(op->options, config_.seed);
-      stream = std::make_unique<SamplerStream>(std::move(sampler), *op->source->size());
+      stream = std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_, skip_rows_);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();
-      stream = std::make_unique<IterableStream>(reader ? reader : op->source, columns, counter("source"));
+      stream = std::make_unique<IterableStream>(reader ? reader : op->source, columns, counter("source"), first_epoch_,
+                                                skip_rows_);
       if (op->options.num_samples)
         stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, *op->options.num_samples);
     }

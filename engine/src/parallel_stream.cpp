@@ -18,12 +18,15 @@ struct ParallelStream::Chunk {
   std::vector<std::exception_ptr> errors;
 };
 
-ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task)
+ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
+                               std::uint64_t first_epoch)
     : head_(std::move(head)),
       arena_(arena),
       rows_per_task_(rows_per_task),
       credits_(0),
-      done_(std::numeric_limits<std::size_t>::max()) {}
+      done_(std::numeric_limits<std::size_t>::max()),
+      wanted_epoch_(first_epoch),
+      epoch_(first_epoch) {}
 
 ParallelStream::~ParallelStream() {
   cancel();
