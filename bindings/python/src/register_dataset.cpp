@@ -56,6 +56,7 @@ class PythonIterator {
 
   // Stops the pipeline and, unless a next() on another thread still holds it, joins its threads.
   void close() {
+    if (iterator_) last_position_ = iterator_->position();
     auto iterator = std::move(iterator_);
     if (!iterator) return;
     iterator->cancel();
@@ -65,6 +66,11 @@ class PythonIterator {
 
   bool done() const { return !iterator_ || iterator_->done(); }
   std::uint64_t epoch() const { return iterator_ ? iterator_->epoch() : 0; }
+  // (epoch, outputs read of it): see Iterator::position. Kept after close().
+  std::pair<std::uint64_t, std::uint64_t> position() {
+    if (iterator_) last_position_ = iterator_->position();
+    return {last_position_.epoch, last_position_.outputs};
+  }
 
   py::list stats() const {
     py::list out;
@@ -95,6 +101,7 @@ class PythonIterator {
   };
 
   std::shared_ptr<Iterator> iterator_;
+  Position last_position_;
 };
 
 // Raises conveyor._core.PipelineError for a conveyor::Error, with the stage, the sample and the
@@ -164,6 +171,8 @@ void register_dataset(py::module_& m) {
       .def("close", &PythonIterator::close, "Stops the pipeline; thread-safe.")
       .def_property_readonly("done", &PythonIterator::done, "True once the last epoch has been read.")
       .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")
+      .def_property_readonly("position", &PythonIterator::position,
+                             "(epoch, outputs read of it); (next epoch, 0) after an epoch's end.")
       .def("stats", &PythonIterator::stats, "Per-stage counters, upstream first.");
 
   py::class_<Dataset>(m, "Dataset")
@@ -224,10 +233,14 @@ void register_dataset(py::module_& m) {
       .def("rename", &Dataset::rename, py::arg("input_columns"), py::arg("output_columns"))
       .def("zip", &Dataset::zip, py::arg("others"))
       .def("concat", &Dataset::concat, py::arg("others"))
+      .def_property_readonly("signature", &Dataset::signature)
       .def(
           "iterate",
-          [](const Dataset& d, std::int64_t num_epochs) { return std::make_unique<PythonIterator>(d.iterate(num_epochs)); },
-          py::arg("num_epochs") = 1);
+          [](const Dataset& d, std::int64_t num_epochs, std::uint64_t start_epoch, std::uint64_t start_outputs) {
+            return std::make_unique<PythonIterator>(d.iterate(num_epochs, Position{start_epoch, start_outputs}));
+          },
+          py::arg("num_epochs") = 1, py::arg("start_epoch") = 0, py::arg("start_outputs") = 0,
+          "Starts the pipeline at (start_epoch, start_outputs): see conveyor::Position.");
 
   m.def(
       "generator_dataset",

@@ -91,6 +91,7 @@ class Dataset:
     def __init__(self, core: _core.Dataset, batch_size: int = 1):
         self._core = core
         self._batch_size = batch_size
+        self._init_step = 0
 
     def _derive(self, core: _core.Dataset, batch_size: Optional[int] = None) -> "Dataset":
         return Dataset(core, self._batch_size if batch_size is None else batch_size)
@@ -196,13 +197,30 @@ class Dataset:
                               do_copy: bool = True) -> "TupleIterator":
         """An iterator of lists of columns (conveyor Tensors, or NumPy arrays with
         ``output_numpy``; neither copies). Each ``for`` over it reads one epoch; ``num_epochs``
-        bounds how many (-1: as many as are asked for)."""
+        bounds how many (-1: as many as are asked for). It starts at the step set_init_step()
+        gave, or where load_state_dict() says."""
         return TupleIterator(self, _names(columns) or None, num_epochs, output_numpy)
 
     def create_dict_iterator(self, num_epochs: int = -1, output_numpy: bool = False,
                              do_copy: bool = True) -> "DictIterator":
         """As create_tuple_iterator, yielding {column name: value}."""
         return DictIterator(self, None, num_epochs, output_numpy)
+
+    def set_init_step(self, init_step: int) -> None:
+        """As MindSpore's: iterators created from now on start after ``init_step`` outputs
+        (rows, or batches), counted from the start of epoch 0 across epochs; the epochs keep
+        their numbers, so shuffles and random ops give what an uninterrupted run gives there. A
+        random-access source jumps straight there; an iterable one reads and drops the rows
+        before it. Needs a dataset whose epoch size is known without reading it."""
+        if not isinstance(init_step, int) or init_step < 0:
+            raise ValueError(f"init_step must be a non-negative integer, not {init_step!r}")
+        if init_step and (self._core.get_dataset_size() in (None, 0)):
+            raise ValueError("set_init_step needs a dataset whose epoch size is known without reading it (no "
+                             "filter, an iterable source with a length, not endless)")
+        self._init_step = init_step
+
+    def _start_position(self) -> Tuple[int, int]:
+        return divmod(self._init_step, self._core.get_dataset_size()) if self._init_step else (0, 0)
 
     def __iter__(self) -> "TupleIterator":
         return self.create_tuple_iterator(num_epochs=1)
@@ -317,7 +335,11 @@ class TupleIterator:
             raise ValueError(f"no column {unknown[0]!r} (columns: {', '.join(names)})")
         self._select = [names.index(c) for c in self._names]
         self._output_numpy = output_numpy
-        self._running = dataset._core.iterate(num_epochs)
+        self._core, self._num_epochs = dataset._core, num_epochs
+        self._start = dataset._start_position()
+        self._seed = config.get_seed()
+        # Started by the first read, so that load_state_dict() can choose where.
+        self._running: Optional[_core.Iterator] = None
         _live.add(self)
 
     def __iter__(self) -> "TupleIterator":
@@ -330,6 +352,8 @@ class TupleIterator:
         return self._convert([columns[i] for i in self._select])
 
     def _read(self) -> Optional[list]:
+        if self._running is None:
+            self._running = self._core.iterate(self._num_epochs, *self._start)
         try:
             columns = self._running.next()
         except _core.PipelineError as error:
@@ -345,11 +369,51 @@ class TupleIterator:
 
     def stop(self) -> None:
         """Stops the pipeline and waits for its threads."""
-        self._running.close()
+        if self._running is not None:
+            self._running.close()
 
     def stats(self) -> List[Dict[str, Any]]:
         """Per-stage counters so far (rows, busy and waiting seconds), upstream first."""
-        return self._running.stats()
+        return [] if self._running is None else self._running.stats()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Where this iterator is, as a small JSON-serializable dict: the epoch and the outputs
+        read of it (the next epoch and 0 after an epoch's end), the seed, and the pipeline's
+        signature. load_state_dict() on an iterator of the same pipeline continues from there."""
+        epoch, outputs = self._start if self._running is None else self._running.position
+        return {"format": _STATE_FORMAT, "pipeline": self._core.signature, "seed": self._seed, "epoch": epoch,
+                "outputs": outputs}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Continues from ``state`` (from state_dict()): the outputs from here on are
+        bit-identical to those an uninterrupted run gives after that point, shuffles and random
+        ops included, with any worker count. A random-access source jumps straight to the
+        position; an iterable one reads and drops the rows before it. A pipeline already
+        started is stopped and started again there. Raises ValueError when the state comes from
+        another pipeline or seed, or when the position is mid-epoch behind a stage that cannot
+        jump (filter, shuffle buffer, take/skip, repeat, zip/concat, per_batch_map)."""
+        check_state(state, self._core.signature, self._seed)
+        self.stop()
+        self._running = None
+        self._start = (int(state["epoch"]), int(state["outputs"]))
+        # Started now, so that a position the pipeline cannot reach fails here, not at a read.
+        self._running = self._core.iterate(self._num_epochs, *self._start)
+
+
+_STATE_FORMAT = "conveyor.iterator/1"
+
+
+def check_state(state: Any, signature: str, seed: int) -> None:
+    """Raises ValueError unless ``state`` is an iterator state of the pipeline with
+    ``signature``, saved under ``seed``."""
+    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+        raise ValueError(f"not a conveyor iterator state (expected a dict with format {_STATE_FORMAT!r})")
+    if state.get("pipeline") != signature:
+        raise ValueError(f"the state was saved by another pipeline: {state.get('pipeline')!r}; this one is "
+                         f"{signature!r}")
+    if state.get("seed") != seed:
+        raise ValueError(f"the state was saved with seed {state.get('seed')}; this pipeline runs with seed {seed}: "
+                         f"call conveyor.dataset.config.set_seed({state.get('seed')}) before building it")
 
 
 class DictIterator(TupleIterator):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from typing import Any, Callable, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.utils.data
@@ -60,6 +60,8 @@ class DataLoader:
 
     Each ``iter(loader)`` is one epoch; epochs are numbered from 0 in the order they are
     started. An epoch left before its end is abandoned: the next ``iter`` starts the next epoch.
+    ``state_dict()`` and ``load_state_dict()`` save and restore the position, as torchdata's
+    StatefulDataLoader does, for an exact resume.
     """
 
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
@@ -100,7 +102,11 @@ class DataLoader:
         self._shuffle = bool(shuffle)
         self._seed = generator.initial_seed() if generator is not None else ds.config.get_seed()
         self._pipeline: Optional[_Pipeline] = None
-        self._epoch = 0  # the epoch the next iter() reads
+        # (epoch, engine outputs, batches) the reader has reached; whether an epoch is being read;
+        # where load_state_dict() says the next epoch starts.
+        self._position: Tuple[int, int, int] = (0, 0, 0)
+        self._in_epoch = False
+        self._resume: Optional[Tuple[int, int, int]] = None
 
     def __len__(self) -> int:
         """As torch: batches per epoch (for an iterable dataset, from its ``__len__``)."""
@@ -119,10 +125,59 @@ class DataLoader:
         return samples // self.batch_size if self.drop_last else math.ceil(samples / self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._resume is not None:
+            start, self._resume = self._resume, None
+        elif self._in_epoch:  # the last epoch was left before its end: start the next one
+            start = (self._position[0] + 1, 0, 0)
+        else:
+            start = self._position
         if self._pipeline is None:
             self._pipeline = _Pipeline(self)
-        epoch, self._epoch = self._epoch, self._epoch + 1
-        return self._pipeline.epoch(epoch)
+        self._position, self._in_epoch = start, True
+        return self._pipeline.epoch(*start)
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Where this loader is, as a small JSON-serializable dict (as torchdata's
+        StatefulDataLoader): the epoch, the batches of it yielded so far (the next epoch and 0
+        after an epoch's end), the rows the engine read for them, the seed and the loader's
+        configuration."""
+        epoch, outputs, batches = self._resume if self._resume is not None else self._position
+        return {"format": _STATE_FORMAT, "loader": self._signature(), "seed": self._seed, "epoch": epoch,
+                "batches": batches, "outputs": outputs}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """The next ``iter(loader)`` continues from ``state`` (from state_dict() of a loader
+        built the same way): its batches are bit-identical to those an uninterrupted run gives
+        from there, shuffles and per-sample seeded draws in workers included, with any worker
+        count (a sampler must be a function of its epoch, as shuffle=True, torch's
+        DistributedSampler or SequentialSampler are). A map-style dataset jumps straight to the
+        position; an iterable one is read from its start and the samples before the position
+        dropped. Raises ValueError for a state of another loader configuration or seed."""
+        if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+            raise ValueError(f"not a conveyor DataLoader state (expected a dict with format {_STATE_FORMAT!r})")
+        if state.get("loader") != self._signature():
+            raise ValueError(f"the state was saved by another loader: {state.get('loader')!r}; this one is "
+                             f"{self._signature()!r}")
+        if state.get("seed") != self._seed:
+            raise ValueError(f"the state was saved with seed {state.get('seed')}; this loader's is {self._seed} (give "
+                             "the same generator seed, or conveyor.dataset.config.set_seed)")
+        self._resume = (int(state["epoch"]), int(state["outputs"]), int(state["batches"]))
+        self._in_epoch = False
+
+    def _signature(self) -> str:
+        size = "iterable" if self._iterable else len(self.dataset)
+        return (f"{type(self.dataset).__qualname__}({size}) batch_size={self.batch_size} drop_last={self.drop_last} "
+                f"shuffle={self._shuffle} sampler={type(self.sampler).__qualname__} "
+                f"batch_sampler={type(self.batch_sampler).__qualname__} shards={self.num_shards}/{self.shard_id} "
+                f"collate_fn={getattr(self.collate_fn, '__qualname__', None)}")
+
+    def _advance(self, epoch: int, outputs: int, batches: int) -> None:
+        """Called by the epoch being read after each batch it yields."""
+        self._position = (epoch, outputs, batches)
+
+    def _finish(self, epoch: int) -> None:
+        """Called by the epoch being read at its end."""
+        self._position, self._in_epoch = (epoch + 1, 0, 0), False
 
     def close(self) -> None:
         """Stops the pipeline (and its worker processes) now instead of at garbage collection."""
@@ -131,9 +186,12 @@ class DataLoader:
             self._pipeline = None
 
 
+_STATE_FORMAT = "conveyor.torch.DataLoader/1"
+
+
 class _Pipeline:
     """The engine pipeline behind a DataLoader: built at the first epoch it reads, read one epoch
-    at a time, in order."""
+    at a time, in order; started again elsewhere when an epoch is asked for where it is not."""
 
     def __init__(self, loader: DataLoader):
         self.loader = loader
@@ -144,7 +202,6 @@ class _Pipeline:
                                loader.batch_sampler is None and self.layout is not None and
                                not self.layout.has_text)
         self.current: Optional[Iterator[Any]] = None  # the epoch being read
-        self.mid_epoch = False  # the engine's iterator is inside an epoch
         self.iterator = None if self.layout is None else self._start(self._dataset())
 
     def _dataset(self) -> ds.Dataset:
@@ -177,43 +234,48 @@ class _Pipeline:
         finally:
             _core.set_config(**saved)
 
-    def epoch(self, epoch: int) -> Iterator[Any]:
-        """Epoch ``epoch``'s outputs; what the previous epoch's reader left is read and dropped."""
+    def epoch(self, epoch: int, outputs: int, batches: int) -> Iterator[Any]:
+        """Epoch ``epoch``'s batches after its first ``batches`` (which took ``outputs`` of the
+        engine's outputs)."""
         if self.current is not None:
             self.current.close()
-            self.current = None
-        if self.mid_epoch:
-            for _ in self.iterator:  # the rest of the abandoned epoch
-                pass
-            self.mid_epoch = False
-        self.current = self._outputs(epoch)
+        if self.iterator is not None:
+            state = self.iterator.state_dict()
+            if (state["epoch"], state["outputs"]) != (epoch, outputs):
+                self.iterator.load_state_dict({**state, "epoch": epoch, "outputs": outputs})
+        self.current = self._outputs(epoch, outputs, batches)
         return self.current
 
-    def _outputs(self, epoch: int) -> Iterator[Any]:
-        if self.iterator is None:  # an empty dataset
-            return
-        self.mid_epoch = True
+    def _outputs(self, epoch: int, outputs: int, skipped: int) -> Iterator[Any]:
         loader = self.loader
-        rows = iter(self.iterator)
+        if self.iterator is None:  # an empty dataset
+            loader._finish(epoch)
+            return
+        # The engine's outputs taken so far: the engine's own position may already be past the
+        # epoch's end when a short last batch is collated here.
+        rows = _Counted(self.iterator, outputs)
         if self.engine_batches:
             outputs = (self.layout.batch(columns) for columns in rows)
         elif loader.batch_size is None and self.batch_indices is None:
             convert = loader.collate_fn or torch.utils.data.default_convert
             outputs = (convert(self.layout.sample(columns)) for columns in rows)
         else:
-            outputs = self._collated(rows, epoch)
+            outputs = self._collated(rows, epoch, skipped)
+        batches = skipped
         for output in outputs:
+            batches += 1
+            loader._advance(epoch, rows.count, batches)
             yield _pinned(output) if loader.pin_memory and torch.cuda.is_available() else output
-        self.mid_epoch = False
+        loader._finish(epoch)
 
-    def _collated(self, rows: Iterator[list], epoch: int) -> Iterator[Any]:
+    def _collated(self, rows: Iterator[list], epoch: int, skipped: int) -> Iterator[Any]:
         loader = self.loader
         collate = loader.collate_fn or torch.utils.data.default_collate
         samples: List[Any] = []
         sizes = size = None
         for columns in rows:
             if size is None:  # the engine has read the epoch's indices once it has a row of it
-                sizes = iter(self.batch_indices.sizes(epoch)) if self.batch_indices is not None else None
+                sizes = iter(self.batch_indices.sizes(epoch)[skipped:]) if self.batch_indices is not None else None
                 size = next(sizes, 0) if sizes is not None else loader.batch_size
             samples.append(self.layout.sample(columns))
             if len(samples) == size:
@@ -228,6 +290,21 @@ class _Pipeline:
             self.iterator.stop()
         if self.workers is not None:
             self.workers.close()
+
+
+class _Counted:
+    """An iterator's items, counted (from ``start``)."""
+
+    def __init__(self, iterable: Any, start: int):
+        self._iterator, self.count = iter(iterable), start
+
+    def __iter__(self) -> "_Counted":
+        return self
+
+    def __next__(self) -> Any:
+        item = next(self._iterator)
+        self.count += 1
+        return item
 
 
 def _first_layout(loader: DataLoader) -> Optional[Layout]:
