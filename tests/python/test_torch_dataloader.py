@@ -6,6 +6,7 @@ worker processes unpickle them by name."""
 import collections
 import os
 import random
+import time
 
 import numpy as np
 import pytest
@@ -254,6 +255,29 @@ def test_worker_init_fn_runs_in_each_worker():
     loader.close()
 
 
+class LateOnce(Numbers):
+    """Item 1 takes 1 s the first time it is read."""
+
+    def __init__(self):
+        super().__init__(4)
+        self.late = True
+
+    def __getitem__(self, i):
+        if i == 1 and self.late:
+            self.late = False
+            time.sleep(1.0)
+        return super().__getitem__(i)
+
+
+def test_timeout_raises_when_a_batch_is_late_and_the_next_epoch_starts_afresh():
+    loader = DataLoader(LateOnce(), batch_size=2, timeout=0.1)
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="timed out after 0.1 seconds"):
+        list(loader)
+    assert time.monotonic() - start < 0.6  # raised on time, not when the batch came
+    assert [b["y"].tolist() for b in loader] == [[0, 1], [2, 3]]
+
+
 def test_a_sample_of_another_structure_is_an_error_naming_it():
     class Changing(Numbers):
         def __getitem__(self, i):
@@ -264,7 +288,7 @@ def test_a_sample_of_another_structure_is_an_error_naming_it():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(timeout=5), "timeout"),
+    (dict(timeout=-1), "timeout"),
     (dict(num_workers=1, multiprocessing_context="spawn"), "multiprocessing_context"),
     (dict(pin_memory_device="cuda"), "pin_memory_device"),
     (dict(prefetch_factor=2), "prefetch_factor"),

@@ -30,10 +30,12 @@ class PythonIterator {
 
   // The next output's columns, or None at the end of an epoch (then `done` tells whether more
   // epochs follow). Waits in slices with the GIL released, so that Ctrl-C (or any signal
-  // handler that raises) interrupts it.
-  py::object next() {
+  // handler that raises) interrupts it; raises TimeoutError after `timeout_s` seconds without
+  // an output (the pipeline keeps running).
+  py::object next(std::optional<double> timeout_s) {
     Held held{iterator_};
     if (!held.iterator) return py::none();
+    const auto start = std::chrono::steady_clock::now();
     for (;;) {
       bool ready;
       {
@@ -42,6 +44,10 @@ class PythonIterator {
       }
       if (ready) break;
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (timeout_s && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= *timeout_s) {
+        PyErr_SetString(PyExc_TimeoutError, ("no output within " + std::to_string(*timeout_s) + " s").c_str());
+        throw py::error_already_set();
+      }
     }
     std::optional<Batch> batch;
     {
@@ -167,7 +173,8 @@ void register_dataset(py::module_& m) {
   });
 
   py::class_<PythonIterator>(m, "Iterator")
-      .def("next", &PythonIterator::next, "The next output's columns, or None at the end of an epoch.")
+      .def("next", &PythonIterator::next, py::arg("timeout_s") = py::none(),
+           "The next output's columns, or None at the end of an epoch; TimeoutError after timeout_s.")
       .def("close", &PythonIterator::close, "Stops the pipeline; thread-safe.")
       .def_property_readonly("done", &PythonIterator::done, "True once the last epoch has been read.")
       .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")

@@ -340,6 +340,8 @@ class TupleIterator:
         self._seed = config.get_seed()
         # Started by the first read, so that load_state_dict() can choose where.
         self._running: Optional[_core.Iterator] = None
+        # Seconds a read waits for an output before TimeoutError (None: no limit).
+        self._timeout: Optional[float] = None
         _live.add(self)
 
     def __iter__(self) -> "TupleIterator":
@@ -355,10 +357,12 @@ class TupleIterator:
         if self._running is None:
             self._running = self._core.iterate(self._num_epochs, *self._start)
         try:
-            columns = self._running.next()
+            columns = self._running.next(self._timeout)
         except _core.PipelineError as error:
             self.stop()
             raise _user_facing(error)
+        except TimeoutError:
+            raise  # the pipeline is still running: the iterator can be read again
         except BaseException:
             self.stop()
             raise

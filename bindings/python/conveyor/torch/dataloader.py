@@ -55,8 +55,12 @@ class DataLoader:
       map-style dataset, every shard the same length and the shuffle the same permutation on
       every shard.
 
-    Arguments conveyor does not implement are errors naming them: ``timeout`` other than 0,
-    ``multiprocessing_context`` other than None or "forkserver", ``pin_memory_device``.
+    * ``timeout`` > 0: waiting longer than that for a batch raises RuntimeError, as torch does
+      (checked every 50 ms, with or without workers); the epoch ends there, and the next
+      ``iter(loader)`` starts the next epoch on a new pipeline.
+
+    Arguments conveyor does not implement are errors naming them: ``multiprocessing_context``
+    other than None or "forkserver", ``pin_memory_device``.
 
     Each ``iter(loader)`` is one epoch; epochs are numbered from 0 in the order they are
     started. An epoch left before its end is abandoned: the next ``iter`` starts the next epoch.
@@ -131,6 +135,8 @@ class DataLoader:
             start = (self._position[0] + 1, 0, 0)
         else:
             start = self._position
+        if self._pipeline is not None and self._pipeline.failed:
+            self.close()
         if self._pipeline is None:
             self._pipeline = _Pipeline(self)
         self._position, self._in_epoch = start, True
@@ -202,7 +208,10 @@ class _Pipeline:
                                loader.batch_sampler is None and self.layout is not None and
                                not self.layout.has_text)
         self.current: Optional[Iterator[Any]] = None  # the epoch being read
+        self.failed = False  # an error (or a timeout) stopped the engine's pipeline
         self.iterator = None if self.layout is None else self._start(self._dataset())
+        if self.iterator is not None and loader.timeout > 0:
+            self.iterator._timeout = loader.timeout
 
     def _dataset(self) -> ds.Dataset:
         loader, names = self.loader, [f"c{i}" for i in range(self.layout.columns)]
@@ -262,7 +271,17 @@ class _Pipeline:
         else:
             outputs = self._collated(rows, epoch, skipped)
         batches = skipped
-        for output in outputs:
+        while True:
+            try:
+                output = next(outputs)
+            except StopIteration:
+                break
+            except TimeoutError as error:
+                self.failed = True
+                raise RuntimeError(f"DataLoader timed out after {loader.timeout} seconds") from error
+            except BaseException:
+                self.failed = True
+                raise
             batches += 1
             loader._advance(epoch, rows.count, batches)
             yield _pinned(output) if loader.pin_memory and torch.cuda.is_available() else output
@@ -389,8 +408,6 @@ def _check_arguments(iterable: bool, batch_size, shuffle, sampler, batch_sampler
                              "drop_last")
     elif not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
-    if timeout != 0:
-        raise ValueError(f"timeout={timeout} is not supported by conveyor.torch.DataLoader yet (only 0)")
     if multiprocessing_context not in (None, "forkserver"):
         raise ValueError(f"multiprocessing_context={multiprocessing_context!r} is not supported: conveyor's "
                          "workers always start with forkserver")
