@@ -44,8 +44,8 @@ def _leaf_kind(value: Any) -> str:
                     "scalars, numbers, str and bytes, in tuples, lists and dicts")
 
 
-def _is_namedtuple(value: Any) -> bool:
-    return isinstance(value, tuple) and hasattr(value, "_fields")
+# Kinds of the common leaf types, found without isinstance checks against ABCs (per sample).
+_EXACT_KINDS = {torch.Tensor: TENSOR, int: INT, float: FLOAT, bool: BOOL, str: STR, bytes: BYTES}
 
 
 class Layout:
@@ -82,28 +82,52 @@ class Layout:
     def flatten(self, sample: Any, index: Any) -> Tuple[Any, ...]:
         """The columns of ``sample`` (dataset item ``index``), checked against this layout."""
         out: List[Any] = []
-        self._flatten(self.root, sample, index, "sample", out)
+        try:
+            self._flatten(self.root, sample, out)
+        except _Mismatch:
+            self._explain(self.root, sample, index, "sample")
+            raise
         return tuple(out)
 
-    def _flatten(self, node, value, index, where: str, out: List[Any]) -> None:
+    def _flatten(self, node, value, out: List[Any]) -> None:
+        # The hot path (once per sample): no message is built unless something does not match.
+        tag = node[0]
+        if tag == "leaf":
+            kind = _EXACT_KINDS.get(type(value)) or _leaf_kind(value)
+            if kind != node[1]:
+                raise _Mismatch
+            out.append(_column(value, kind))
+        elif tag == "seq":
+            children = node[2]
+            if not isinstance(value, (tuple, list)) or len(value) != len(children):
+                raise _Mismatch
+            for child, item in zip(children, value):
+                self._flatten(child, item, out)
+        else:
+            if not isinstance(value, collections.abc.Mapping) or list(value.keys()) != node[2]:
+                raise _Mismatch
+            for key, child in zip(node[2], node[3]):
+                self._flatten(child, value[key], out)
+
+    def _explain(self, node, value, index, where: str) -> None:
+        """Raises the error that names where ``value`` departs from ``node``."""
         if node[0] == "dict":
             if not isinstance(value, collections.abc.Mapping) or list(value.keys()) != node[2]:
                 raise ValueError(f"dataset item {index}: {where} is {_describe(value)}, but the first sample had a "
                                  f"dict with keys {node[2]}; every sample must have the same structure")
             for key, child in zip(node[2], node[3]):
-                self._flatten(child, value[key], index, f"{where}[{key!r}]", out)
+                self._explain(child, value[key], index, f"{where}[{key!r}]")
         elif node[0] == "seq":
             if not isinstance(value, (tuple, list)) or len(value) != len(node[2]):
                 raise ValueError(f"dataset item {index}: {where} is {_describe(value)}, but the first sample had a "
                                  f"sequence of {len(node[2])}; every sample must have the same structure")
             for i, child in enumerate(node[2]):
-                self._flatten(child, value[i], index, f"{where}[{i}]", out)
+                self._explain(child, value[i], index, f"{where}[{i}]")
         else:
             kind = _leaf_kind(value)
             if kind != node[1]:
                 raise TypeError(f"dataset item {index}: {where} is a {kind}, but the first sample had a {node[1]} "
                                 "there; every sample must have the same structure")
-            out.append(_column(value, kind))
 
     # -- columns -> values (in the consumer) -----------------------------------------------------
 
@@ -133,6 +157,10 @@ class Layout:
         return _make(container, items, list if collated else tuple)
 
 
+class _Mismatch(Exception):
+    """A sample departs from the layout (Layout._explain then says where)."""
+
+
 def _make(container: type, values: Any, fallback: type) -> Any:
     try:
         return container(values)
@@ -150,7 +178,10 @@ def _describe(value: Any) -> str:
 
 def _column(value: Any, kind: str) -> Any:
     if kind == TENSOR:
-        return value.detach().cpu().numpy()
+        try:
+            return value.numpy()
+        except (RuntimeError, TypeError):  # it requires grad, or lives on another device
+            return value.detach().cpu().numpy()
     if kind == INT:
         return np.int64(value)
     if kind == FLOAT:
