@@ -3,8 +3,10 @@
 # with pip. Idempotent, and quiet when everything is already there.
 set -euo pipefail
 
+# clang and its libFuzzer runtime: scripts/fuzz.sh; openmpi-bin: mpirun, for the test that
+# launches sharded ranks as Open MPI does.
 debian=(g++ make libtbb-dev libxtensor-dev libgtest-dev libbenchmark-dev libcli11-dev libopencv-dev libturbojpeg0-dev libjpeg62-turbo-dev libdlpack-dev
-  clang libclang-rt-14-dev)  # clang and its libFuzzer runtime: scripts/fuzz.sh
+  clang libclang-rt-14-dev openmpi-bin)
 command -v cmake >/dev/null || debian+=(cmake)
 command -v ninja >/dev/null || debian+=(ninja-build)
 

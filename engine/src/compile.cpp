@@ -109,7 +109,7 @@ void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
   auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
   if (!parallel) {
     auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task,
-                                                    config_.error_samples_mode);
+                                                    config_.error_samples_mode, first_epoch_);
     parallel = created.get();
     stream = std::move(created);
   }
@@ -129,13 +129,14 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       auto sampler = make_sampler(op->options, config_.seed);
       // A source that wants fixed chunks gets them (see Source::fetch_block).
       const std::size_t block = op->source->fetch_block();
-      stream = std::make_unique<ParallelStream>(std::make_unique<SamplerStream>(std::move(sampler), *op->source->size()),
-                                                arena_, block ? block : config_.rows_per_task,
-                                                config_.error_samples_mode);
+      stream = std::make_unique<ParallelStream>(
+          std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_, skip_rows_), arena_,
+          block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();
-      stream = std::make_unique<IterableStream>(reader ? reader : op->source, columns, counter("source"));
+      stream = std::make_unique<IterableStream>(reader ? reader : op->source, columns, counter("source"), first_epoch_,
+                                                skip_rows_);
       if (op->options.num_samples)
         stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, *op->options.num_samples);
     }

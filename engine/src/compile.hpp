@@ -22,7 +22,10 @@ std::shared_ptr<const Sampler> make_sampler(const GeneratorOptions& options, std
 class Compiler {
  public:
   /// `arena` must outlive the streams and be initialised with max_workers() before they plan.
-  Compiler(tbb::task_arena& arena, const Config& config) : arena_(arena), config_(config) {}
+  /// The pipeline starts at epoch `first_epoch`, whose first `skip_rows` source rows it skips
+  /// (see resume.hpp).
+  Compiler(tbb::task_arena& arena, const Config& config, std::uint64_t first_epoch = 0, std::uint64_t skip_rows = 0)
+      : arena_(arena), config_(config), first_epoch_(first_epoch), skip_rows_(skip_rows) {}
 
   std::unique_ptr<Stream> compile(const Node& node);
 
@@ -40,6 +43,8 @@ class Compiler {
 
   tbb::task_arena& arena_;
   Config config_;
+  std::uint64_t first_epoch_;
+  std::uint64_t skip_rows_;
   std::vector<std::shared_ptr<StageCounters>> counters_;
   std::size_t max_workers_ = 1;
   std::size_t maps_ = 0;

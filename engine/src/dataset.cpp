@@ -9,6 +9,7 @@
 #include "execution.hpp"
 #include "conveyor/config.hpp"
 #include "plan.hpp"
+#include "resume.hpp"
 
 namespace conveyor {
 namespace {
@@ -230,9 +231,13 @@ Dataset Dataset::concat(std::vector<Dataset> others) const {
   return Dataset(make_node(detail::ConcatOp{}, std::move(children), node_->columns));
 }
 
-Iterator Dataset::iterate(std::int64_t num_epochs) const {
-  return Iterator(std::make_unique<detail::Execution>(*node_, num_epochs));
+Iterator Dataset::iterate(std::int64_t num_epochs) const { return iterate(num_epochs, Position{}); }
+
+Iterator Dataset::iterate(std::int64_t num_epochs, Position start) const {
+  return Iterator(std::make_unique<detail::Execution>(*node_, num_epochs, start));
 }
+
+std::string Dataset::signature() const { return detail::signature(*node_); }
 
 const std::vector<std::string>& Dataset::column_names() const { return node_->columns; }
 

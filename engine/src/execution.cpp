@@ -3,17 +3,21 @@
 #include <algorithm>
 
 #include "compile.hpp"
+#include "resume.hpp"
 #include "engine_thread.hpp"
 #include "conveyor/error.hpp"
 
 namespace conveyor::detail {
 
-Execution::Execution(const Node& root, std::int64_t num_epochs)
+Execution::Execution(const Node& root, std::int64_t num_epochs, Position start)
     : config_(config()),
       names_(std::make_shared<const std::vector<std::string>>(root.columns)),
-      output_(config_.prefetch_size) {
+      output_(config_.prefetch_size),
+      epoch_(start.epoch),
+      start_(start),
+      position_(start) {
   if (num_epochs >= 0) epochs_ = static_cast<std::uint64_t>(num_epochs);
-  Compiler compiler(arena_, config_);
+  Compiler compiler(arena_, config_, start.epoch, source_rows_before(root, start));
   top_ = compiler.compile(root);
   counters_ = compiler.counters();
   output_counters_ = std::make_shared<StageCounters>("output", 1);
@@ -42,7 +46,7 @@ void Execution::cancel() noexcept {
 
 void Execution::drive() {
   try {
-    for (std::uint64_t epoch = 0; !epochs_ || epoch < *epochs_; ++epoch) {
+    for (std::uint64_t epoch = start_.epoch; !epochs_ || epoch < *epochs_; ++epoch) {
       top_->begin_epoch(epoch);
       while (auto sample = top_->next()) {
         auto start = Clock::now();
@@ -77,9 +81,12 @@ std::optional<Batch> Execution::next(bool stop_at_epoch_end) {
     }
     epoch_ = out->epoch;
     if (out->end_of_epoch) {
+      position_ = Position{out->epoch + 1, 0};
       if (stop_at_epoch_end) return std::nullopt;
       continue;
     }
+    if (position_.epoch != out->epoch) position_ = Position{out->epoch, 0};
+    ++position_.outputs;
     ++output_counters_->rows;
     return Batch(names_, std::move(out->row));
   }

@@ -10,6 +10,7 @@
 
 #include "channel.hpp"
 #include "conveyor/config.hpp"
+#include "conveyor/position.hpp"
 #include "conveyor/row.hpp"
 #include "conveyor/stats.hpp"
 #include "plan.hpp"
@@ -20,8 +21,9 @@ namespace conveyor::detail {
 
 class Execution {
  public:
-  /// Compiles `root` and starts it for `num_epochs` epochs (< 0: without end).
-  Execution(const Node& root, std::int64_t num_epochs);
+  /// Compiles `root` and starts it at `start` for the epochs before `num_epochs` (< 0: without
+  /// end).
+  Execution(const Node& root, std::int64_t num_epochs, Position start);
   /// Cancels and joins everything.
   ~Execution();
 
@@ -29,6 +31,7 @@ class Execution {
   std::optional<Batch> next(bool stop_at_epoch_end);
   bool wait(std::chrono::milliseconds timeout) { return finished_ || output_.wait_for(timeout); }
   std::uint64_t epoch() const noexcept { return epoch_; }
+  Position position() const noexcept { return position_; }
   bool done() const noexcept { return finished_; }
   /// Stops the pipeline: next() returns nullopt from then on. Thread-safe.
   void cancel() noexcept;
@@ -57,6 +60,8 @@ class Execution {
   std::thread driver_;
   bool finished_ = false;
   std::uint64_t epoch_ = 0;
+  const Position start_;
+  Position position_;
 };
 
 }  // namespace conveyor::detail

@@ -25,6 +25,7 @@ bool Iterator::done() const { return execution_->done(); }
 void Iterator::cancel() noexcept { execution_->cancel(); }
 bool Iterator::wait(std::chrono::milliseconds timeout) { return execution_->wait(timeout); }
 std::uint64_t Iterator::epoch() const { return execution_->epoch(); }
+Position Iterator::position() const { return execution_->position(); }
 std::vector<StageStats> Iterator::stats() const { return execution_->stats(); }
 const std::vector<std::string>& Iterator::column_names() const { return execution_->column_names(); }
 

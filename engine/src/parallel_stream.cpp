@@ -19,13 +19,15 @@ struct ParallelStream::Chunk {
 };
 
 ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
-                               ErrorSamplesMode errors)
+                               ErrorSamplesMode errors, std::uint64_t first_epoch)
     : head_(std::move(head)),
       arena_(arena),
       rows_per_task_(rows_per_task),
       credits_(0),
       done_(std::numeric_limits<std::size_t>::max()),
-      errors_(errors) {}
+      wanted_epoch_(first_epoch),
+      errors_(errors),
+      epoch_(first_epoch) {}
 
 ParallelStream::~ParallelStream() {
   cancel();

@@ -41,9 +41,10 @@ class ParallelStream final : public Stream {
   /// Reads `head` on its own thread; graphs run in `arena`, which must outlive this stream and be
   /// initialised before plan(). At most 2 × the arena's concurrency + 2 chunks are in flight, of
   /// `rows_per_task` rows each (0: sized from the measured cost of a row, at most kMaxChunkRows).
-  /// A sample that fails in a stage is raised, skipped or replaced as `errors` says.
+  /// A sample that fails in a stage is raised, skipped or replaced as `errors` says. The feeder
+  /// starts at epoch `first_epoch` (a resumed pipeline's first).
   ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
-                 ErrorSamplesMode errors);
+                 ErrorSamplesMode errors, std::uint64_t first_epoch = 0);
 
   static constexpr std::size_t kMaxChunkRows = 256;
   ~ParallelStream() override;

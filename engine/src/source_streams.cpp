@@ -1,5 +1,7 @@
 #include "source_streams.hpp"
 
+#include <algorithm>
+
 #include "conveyor/error.hpp"
 
 namespace conveyor::detail {
@@ -13,8 +15,9 @@ void check_columns(const Row& row, std::size_t columns) {
 
 }  // namespace
 
-SamplerStream::SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size)
-    : sampler_(std::move(sampler)), dataset_size_(dataset_size) {}
+SamplerStream::SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size,
+                             std::uint64_t first_epoch, std::uint64_t skip)
+    : sampler_(std::move(sampler)), dataset_size_(dataset_size), first_epoch_(first_epoch), skip_(skip) {}
 
 void SamplerStream::begin_epoch(std::uint64_t epoch) {
   try {
@@ -22,7 +25,7 @@ void SamplerStream::begin_epoch(std::uint64_t epoch) {
   } catch (...) {
     throw wrap_current_exception("sampler", std::nullopt);
   }
-  position_ = 0;
+  position_ = epoch == first_epoch_ ? static_cast<std::size_t>(std::min<std::uint64_t>(skip_, indices_.size())) : 0;
 }
 
 std::optional<Sample> SamplerStream::next() {
@@ -55,16 +58,20 @@ RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::s
 }
 
 IterableStream::IterableStream(std::shared_ptr<Source> source, std::size_t columns,
-                               std::shared_ptr<StageCounters> counters)
-    : source_(std::move(source)), columns_(columns), counters_(std::move(counters)) {}
+                               std::shared_ptr<StageCounters> counters, std::uint64_t first_epoch, std::uint64_t skip)
+    : source_(std::move(source)), columns_(columns), counters_(std::move(counters)), first_epoch_(first_epoch),
+      skip_(skip) {}
 
-void IterableStream::begin_epoch(std::uint64_t) {
+void IterableStream::begin_epoch(std::uint64_t epoch) {
   index_ = 0;
   try {
     source_->reset();
   } catch (...) {
     throw wrap_current_exception("source", std::nullopt);
   }
+  if (epoch == first_epoch_)
+    while (index_ < skip_ && next()) {
+    }
 }
 
 std::optional<Sample> IterableStream::next() {

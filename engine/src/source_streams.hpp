@@ -12,10 +12,11 @@
 namespace conveyor::detail {
 
 /// Yields samples with no row, only the index the sampler chose: epoch e reads
-/// sampler.indices(size, sampler.epoch() + e).
+/// sampler.indices(size, sampler.epoch() + e). Epoch `first_epoch` starts at position `skip`.
 class SamplerStream final : public Stream {
  public:
-  SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size);
+  SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size, std::uint64_t first_epoch = 0,
+                std::uint64_t skip = 0);
   void plan(std::optional<std::uint64_t>) override {}
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -26,6 +27,8 @@ class SamplerStream final : public Stream {
   std::size_t dataset_size_;
   std::vector<std::size_t> indices_;
   std::size_t position_ = 0;
+  std::uint64_t first_epoch_;
+  std::uint64_t skip_;
 };
 
 /// The stage that turns a ticket into its row: source.get(index), checked to have `columns`
@@ -33,10 +36,12 @@ class SamplerStream final : public Stream {
 RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
 
 /// Reads an iterable source in order, calling reset() before every epoch (the first included,
-/// so that each new pipeline reads from the start); numbers its rows from 0 in each epoch.
+/// so that each new pipeline reads from the start); numbers its rows from 0 in each epoch. Of
+/// epoch `first_epoch`, the first `skip` rows are read and dropped (an iterable cannot jump).
 class IterableStream final : public Stream {
  public:
-  IterableStream(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
+  IterableStream(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters,
+                 std::uint64_t first_epoch = 0, std::uint64_t skip = 0);
   void plan(std::optional<std::uint64_t>) override {}
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -47,6 +52,8 @@ class IterableStream final : public Stream {
   std::size_t columns_;
   std::shared_ptr<StageCounters> counters_;
   std::uint64_t index_ = 0;
+  std::uint64_t first_epoch_;
+  std::uint64_t skip_;
 };
 
 }  // namespace conveyor::detail

@@ -70,6 +70,26 @@ class Slow:
         return np.array(index, dtype=np.int64)
 
 
+class Images:
+    """Random access: row i is an 8x8x3 uint8 image whose pixels are i * 3 + their position, and
+    the label i; 20 rows. (Here rather than in a test module so that worker processes, which
+    import the module to unpickle it, do not import torch.)"""
+
+    def __len__(self):
+        return 20
+
+    def __getitem__(self, i):
+        return (np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3) + np.uint8(i * 3)), np.int64(i)
+
+
+class NoisyImages(Images):
+    """Images plus noise drawn from numpy.random (which worker processes seed per sample)."""
+
+    def __getitem__(self, i):
+        image, label = super().__getitem__(i)
+        return image + np.random.randint(0, 50, image.shape, dtype=np.uint8), label
+
+
 def dataset(size: int, **kwargs) -> ds.Dataset:
     """An unshuffled one-column ("x") dataset of 0 .. size-1 unless kwargs say otherwise."""
     if "sampler" not in kwargs:

@@ -31,10 +31,12 @@ class PythonIterator {
 
   // The next output's columns, or None at the end of an epoch (then `done` tells whether more
   // epochs follow). Waits in slices with the GIL released, so that Ctrl-C (or any signal
-  // handler that raises) interrupts it.
-  py::object next() {
+  // handler that raises) interrupts it; raises TimeoutError after `timeout_s` seconds without
+  // an output (the pipeline keeps running).
+  py::object next(std::optional<double> timeout_s) {
     Held held{iterator_};
     if (!held.iterator) return py::none();
+    const auto start = std::chrono::steady_clock::now();
     for (;;) {
       bool ready;
       {
@@ -43,6 +45,10 @@ class PythonIterator {
       }
       if (ready) break;
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (timeout_s && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= *timeout_s) {
+        PyErr_SetString(PyExc_TimeoutError, ("no output within " + std::to_string(*timeout_s) + " s").c_str());
+        throw py::error_already_set();
+      }
     }
     std::optional<Batch> batch;
     {
@@ -57,6 +63,7 @@ class PythonIterator {
 
   // Stops the pipeline and, unless a next() on another thread still holds it, joins its threads.
   void close() {
+    if (iterator_) last_position_ = iterator_->position();
     auto iterator = std::move(iterator_);
     if (!iterator) return;
     iterator->cancel();
@@ -66,6 +73,11 @@ class PythonIterator {
 
   bool done() const { return !iterator_ || iterator_->done(); }
   std::uint64_t epoch() const { return iterator_ ? iterator_->epoch() : 0; }
+  // (epoch, outputs read of it): see Iterator::position. Kept after close().
+  std::pair<std::uint64_t, std::uint64_t> position() {
+    if (iterator_) last_position_ = iterator_->position();
+    return {last_position_.epoch, last_position_.outputs};
+  }
 
   py::list stats() const {
     py::list out;
@@ -97,6 +109,7 @@ class PythonIterator {
   };
 
   std::shared_ptr<Iterator> iterator_;
+  Position last_position_;
 };
 
 // Raises conveyor._core.PipelineError for a conveyor::Error, with the stage, the sample and the
@@ -166,10 +179,13 @@ void register_dataset(py::module_& m) {
   });
 
   py::class_<PythonIterator>(m, "Iterator")
-      .def("next", &PythonIterator::next, "The next output's columns, or None at the end of an epoch.")
+      .def("next", &PythonIterator::next, py::arg("timeout_s") = py::none(),
+           "The next output's columns, or None at the end of an epoch; TimeoutError after timeout_s.")
       .def("close", &PythonIterator::close, "Stops the pipeline; thread-safe.")
       .def_property_readonly("done", &PythonIterator::done, "True once the last epoch has been read.")
       .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")
+      .def_property_readonly("position", &PythonIterator::position,
+                             "(epoch, outputs read of it); (next epoch, 0) after an epoch's end.")
       .def("stats", &PythonIterator::stats, "Per-stage counters, upstream first.");
 
   py::class_<Dataset>(m, "Dataset")
@@ -230,10 +246,14 @@ void register_dataset(py::module_& m) {
       .def("rename", &Dataset::rename, py::arg("input_columns"), py::arg("output_columns"))
       .def("zip", &Dataset::zip, py::arg("others"))
       .def("concat", &Dataset::concat, py::arg("others"))
+      .def_property_readonly("signature", &Dataset::signature)
       .def(
           "iterate",
-          [](const Dataset& d, std::int64_t num_epochs) { return std::make_unique<PythonIterator>(d.iterate(num_epochs)); },
-          py::arg("num_epochs") = 1);
+          [](const Dataset& d, std::int64_t num_epochs, std::uint64_t start_epoch, std::uint64_t start_outputs) {
+            return std::make_unique<PythonIterator>(d.iterate(num_epochs, Position{start_epoch, start_outputs}));
+          },
+          py::arg("num_epochs") = 1, py::arg("start_epoch") = 0, py::arg("start_outputs") = 0,
+          "Starts the pipeline at (start_epoch, start_outputs): see conveyor::Position.");
 
   m.def(
       "generator_dataset",

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "conveyor/iterator.hpp"
+#include "conveyor/position.hpp"
 #include "conveyor/row.hpp"
 #include "conveyor/sampler.hpp"
 #include "conveyor/source.hpp"
@@ -156,6 +157,18 @@ class Dataset {
   /// returned iterator owns the running pipeline. Throws std::invalid_argument for options that
   /// cannot work together.
   Iterator iterate(std::int64_t num_epochs = 1) const;
+  /// Starts the pipeline at `start` (see position.hpp): its first output is the one an
+  /// uninterrupted run gives after `start.outputs` outputs of epoch `start.epoch`, and epochs
+  /// are numbered as in that run (`num_epochs` counts from epoch 0; a start at or after the last
+  /// epoch gives no output). A random-access source jumps straight to the position's row; an
+  /// iterable one is read from its start and the rows before the position dropped. Throws
+  /// std::invalid_argument naming the stage when the position is mid-epoch and a stage whose
+  /// outputs cannot be located without reading (filter, shuffle buffer, ...) stands in the way.
+  Iterator iterate(std::int64_t num_epochs, Position start) const;
+  /// A text naming the pipeline's stages and their parameters, equal for pipelines built the
+  /// same way: lets a saved Position be checked against the pipeline it is loaded into. Python
+  /// functions and native op arguments are not part of it.
+  std::string signature() const;
 
   /// The description (for bindings and tests).
   const std::shared_ptr<const detail::Node>& node() const noexcept { return node_; }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "conveyor/position.hpp"
 #include "conveyor/row.hpp"
 #include "conveyor/stats.hpp"
 
@@ -56,6 +57,10 @@ class Iterator {
 
   /// The epoch (from 0) of the last output next() returned.
   std::uint64_t epoch() const;
+  /// Where the reader is: the epoch and the outputs of it read so far, or the next epoch and 0
+  /// once the end of an epoch has been read (next_in_epoch() returned nullopt, or next() went
+  /// past it). Dataset::iterate(num_epochs, position()) continues from here. Reader's thread.
+  Position position() const;
 
   /// Counters of every stage so far (see stats.hpp), upstream first.
   std::vector<StageStats> stats() const;

@@ -20,6 +20,7 @@ import numpy as np
 
 from conveyor import _core
 from conveyor._errors import user_facing
+from conveyor._launcher import resolve_shards
 from conveyor.dataset import config
 from conveyor.dataset._native import NativeOperation
 from conveyor.dataset._workers import MapJob, SourceJob, WorkerPool
@@ -91,6 +92,7 @@ class Dataset:
     def __init__(self, core: _core.Dataset, batch_size: int = 1):
         self._core = core
         self._batch_size = batch_size
+        self._init_step = 0
 
     def _derive(self, core: _core.Dataset, batch_size: Optional[int] = None) -> "Dataset":
         return Dataset(core, self._batch_size if batch_size is None else batch_size)
@@ -202,13 +204,30 @@ class Dataset:
                               do_copy: bool = True) -> "TupleIterator":
         """An iterator of lists of columns (conveyor Tensors, or NumPy arrays with
         ``output_numpy``; neither copies). Each ``for`` over it reads one epoch; ``num_epochs``
-        bounds how many (-1: as many as are asked for)."""
+        bounds how many (-1: as many as are asked for). It starts at the step set_init_step()
+        gave, or where load_state_dict() says."""
         return TupleIterator(self, _names(columns) or None, num_epochs, output_numpy)
 
     def create_dict_iterator(self, num_epochs: int = -1, output_numpy: bool = False,
                              do_copy: bool = True) -> "DictIterator":
         """As create_tuple_iterator, yielding {column name: value}."""
         return DictIterator(self, None, num_epochs, output_numpy)
+
+    def set_init_step(self, init_step: int) -> None:
+        """As MindSpore's: iterators created from now on start after ``init_step`` outputs
+        (rows, or batches), counted from the start of epoch 0 across epochs; the epochs keep
+        their numbers, so shuffles and random ops give what an uninterrupted run gives there. A
+        random-access source jumps straight there; an iterable one reads and drops the rows
+        before it. Needs a dataset whose epoch size is known without reading it."""
+        if not isinstance(init_step, int) or init_step < 0:
+            raise ValueError(f"init_step must be a non-negative integer, not {init_step!r}")
+        if init_step and (self._core.get_dataset_size() in (None, 0)):
+            raise ValueError("set_init_step needs a dataset whose epoch size is known without reading it (no "
+                             "filter, an iterable source with a length, not endless)")
+        self._init_step = init_step
+
+    def _start_position(self) -> Tuple[int, int]:
+        return divmod(self._init_step, self._core.get_dataset_size()) if self._init_step else (0, 0)
 
     def __iter__(self) -> "TupleIterator":
         return self.create_tuple_iterator(num_epochs=1)
@@ -265,18 +284,25 @@ class GeneratorDataset(Dataset):
     indexes arrays is faster with ``python_multiprocessing=False``. ``max_rowsize`` is accepted
     and unused: shared-memory slots grow to fit the rows.
     ``column_types`` converts each column with ``np.asarray(value, dtype)``.
+
+    ``num_shards`` and ``shard_id`` make this process read one shard of a random-access source
+    (every shard the same length, padded by wrapping around; the shuffle the same permutation
+    on every shard for a given seed and epoch). ``num_shards="auto", shard_id="auto"`` take
+    them from the launcher: torchrun's ``RANK``/``WORLD_SIZE``, else Open MPI's
+    ``OMPI_COMM_WORLD_RANK``/``OMPI_COMM_WORLD_SIZE``, else one shard (no sharding).
     """
 
     def __init__(self, source, column_names: Columns = None, column_types: Optional[Sequence[Any]] = None,
                  schema: Any = None, num_samples: Optional[int] = None, num_parallel_workers: int = 1,
-                 shuffle: Optional[bool] = None, sampler: Any = None, num_shards: Optional[int] = None,
-                 shard_id: Optional[int] = None, python_multiprocessing: bool = True, max_rowsize: Any = None):
+                 shuffle: Optional[bool] = None, sampler: Any = None, num_shards: Union[int, str, None] = None,
+                 shard_id: Union[int, str, None] = None, python_multiprocessing: bool = True, max_rowsize: Any = None):
         if schema is not None:
             raise ValueError("GeneratorDataset(schema=...) is not supported by conveyor; give column_names "
                              "(and column_types)")
         names = _names(column_names)
         if not names:
             raise ValueError("GeneratorDataset needs column_names")
+        num_shards, shard_id = resolve_shards(num_shards, shard_id)
         if column_types is not None:
             if len(column_types) != len(names):
                 raise ValueError(f"{len(column_types)} column_types for {len(names)} columns")
@@ -316,7 +342,13 @@ class TupleIterator:
             raise ValueError(f"no column {unknown[0]!r} (columns: {', '.join(names)})")
         self._select = [names.index(c) for c in self._names]
         self._output_numpy = output_numpy
-        self._running = dataset._core.iterate(num_epochs)
+        self._core, self._num_epochs = dataset._core, num_epochs
+        self._start = dataset._start_position()
+        self._seed = config.get_seed()
+        # Started by the first read, so that load_state_dict() can choose where.
+        self._running: Optional[_core.Iterator] = None
+        # Seconds a read waits for an output before TimeoutError (None: no limit).
+        self._timeout: Optional[float] = None
         _live.add(self)
 
     def __iter__(self) -> "TupleIterator":
@@ -329,11 +361,15 @@ class TupleIterator:
         return self._convert([columns[i] for i in self._select])
 
     def _read(self) -> Optional[list]:
+        if self._running is None:
+            self._running = self._core.iterate(self._num_epochs, *self._start)
         try:
-            columns = self._running.next()
+            columns = self._running.next(self._timeout)
         except _core.PipelineError as error:
             self.stop()
             raise _user_facing(error)
+        except TimeoutError:
+            raise  # the pipeline is still running: the iterator can be read again
         except BaseException:
             self.stop()
             raise
@@ -344,11 +380,51 @@ class TupleIterator:
 
     def stop(self) -> None:
         """Stops the pipeline and waits for its threads."""
-        self._running.close()
+        if self._running is not None:
+            self._running.close()
 
     def stats(self) -> List[Dict[str, Any]]:
         """Per-stage counters so far (rows, busy and waiting seconds), upstream first."""
-        return self._running.stats()
+        return [] if self._running is None else self._running.stats()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Where this iterator is, as a small JSON-serializable dict: the epoch and the outputs
+        read of it (the next epoch and 0 after an epoch's end), the seed, and the pipeline's
+        signature. load_state_dict() on an iterator of the same pipeline continues from there."""
+        epoch, outputs = self._start if self._running is None else self._running.position
+        return {"format": _STATE_FORMAT, "pipeline": self._core.signature, "seed": self._seed, "epoch": epoch,
+                "outputs": outputs}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Continues from ``state`` (from state_dict()): the outputs from here on are
+        bit-identical to those an uninterrupted run gives after that point, shuffles and random
+        ops included, with any worker count. A random-access source jumps straight to the
+        position; an iterable one reads and drops the rows before it. A pipeline already
+        started is stopped and started again there. Raises ValueError when the state comes from
+        another pipeline or seed, or when the position is mid-epoch behind a stage that cannot
+        jump (filter, shuffle buffer, take/skip, repeat, zip/concat, per_batch_map)."""
+        check_state(state, self._core.signature, self._seed)
+        self.stop()
+        self._running = None
+        self._start = (int(state["epoch"]), int(state["outputs"]))
+        # Started now, so that a position the pipeline cannot reach fails here, not at a read.
+        self._running = self._core.iterate(self._num_epochs, *self._start)
+
+
+_STATE_FORMAT = "conveyor.iterator/1"
+
+
+def check_state(state: Any, signature: str, seed: int) -> None:
+    """Raises ValueError unless ``state`` is an iterator state of the pipeline with
+    ``signature``, saved under ``seed``."""
+    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+        raise ValueError(f"not a conveyor iterator state (expected a dict with format {_STATE_FORMAT!r})")
+    if state.get("pipeline") != signature:
+        raise ValueError(f"the state was saved by another pipeline: {state.get('pipeline')!r}; this one is "
+                         f"{signature!r}")
+    if state.get("seed") != seed:
+        raise ValueError(f"the state was saved with seed {state.get('seed')}; this pipeline runs with seed {seed}: "
+                         f"call conveyor.dataset.config.set_seed({state.get('seed')}) before building it")
 
 
 class DictIterator(TupleIterator):

@@ -270,7 +270,9 @@ class MapJob:
 
 def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    job = pickle.loads(pickled_job)
+    job, worker_init = pickle.loads(pickled_job)
+    if worker_init is not None:
+        worker_init(worker_id)
     parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
     slots = _WorkerSlots(worker_id)
     poller = select.poll()
@@ -380,9 +382,11 @@ class WorkerPool:
     #: How many rows the engine asks a worker for at once (sources; a map asks for one).
     rows_per_request = ROWS_PER_REQUEST
 
-    def __init__(self, job: Any, count: int, seed: int):
+    def __init__(self, job: Any, count: int, seed: int, worker_init: Optional[Callable[[int], None]] = None):
+        """``worker_init(worker_id)``, when given, runs in each worker process (replacements
+        too) before it does any work; it travels pickled with the job."""
         try:
-            self._pickled = pickle.dumps(job)  # once: every worker, replacements too, starts from it
+            self._pickled = pickle.dumps((job, worker_init))  # once: every worker, replacements too, starts from it
         except Exception as error:
             raise TypeError(f"python_multiprocessing=True sends {job.describe()} to worker processes, and it cannot "
                             f"be pickled: {error}. Define it at module level, or pass "
