@@ -129,9 +129,11 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       auto sampler = make_sampler(op->options, config_.seed);
       // A source that wants fixed chunks gets them (see Source::fetch_block).
       const std::size_t block = op->source->fetch_block();
+      // A resumed chunk is read whole (its source may seed per chunk), its head dropped.
+      const std::uint64_t discard = block ? skip_rows_ % block : 0;
       stream = std::make_unique<ParallelStream>(
-          std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_, skip_rows_), arena_,
-          block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_);
+          std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_, skip_rows_ - discard),
+          arena_, block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_, discard);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();

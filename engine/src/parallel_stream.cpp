@@ -19,7 +19,7 @@ struct ParallelStream::Chunk {
 };
 
 ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
-                               ErrorSamplesMode errors, std::uint64_t first_epoch)
+                               ErrorSamplesMode errors, std::uint64_t first_epoch, std::uint64_t discard)
     : head_(std::move(head)),
       arena_(arena),
       rows_per_task_(rows_per_task),
@@ -27,6 +27,7 @@ ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& ar
       done_(std::numeric_limits<std::size_t>::max()),
       wanted_epoch_(first_epoch),
       errors_(errors),
+      discard_(discard),
       epoch_(first_epoch) {}
 
 ParallelStream::~ParallelStream() {
@@ -201,6 +202,10 @@ std::optional<Sample> ParallelStream::next() {
     if (epoch_over_) return std::nullopt;
     if (current_ && position_ < current_->samples.size()) {
       std::size_t i = position_++;
+      if (discard_ > 0) {
+        --discard_;
+        continue;
+      }
       if (current_->errors[i]) {
         if (auto replacement = policy_->failed(current_->errors[i])) return replacement;
         continue;

@@ -42,9 +42,11 @@ class ParallelStream final : public Stream {
   /// initialised before plan(). At most 2 × the arena's concurrency + 2 chunks are in flight, of
   /// `rows_per_task` rows each (0: sized from the measured cost of a row, at most kMaxChunkRows).
   /// A sample that fails in a stage is raised, skipped or replaced as `errors` says. The feeder
-  /// starts at epoch `first_epoch` (a resumed pipeline's first).
+  /// starts at epoch `first_epoch` (a resumed pipeline's first); the first `discard` rows it
+  /// processes are dropped (a resumed chunk is read whole, so that a source seeding per chunk
+  /// gives the same rows).
   ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
-                 ErrorSamplesMode errors, std::uint64_t first_epoch = 0);
+                 ErrorSamplesMode errors, std::uint64_t first_epoch = 0, std::uint64_t discard = 0);
 
   static constexpr std::size_t kMaxChunkRows = 256;
   ~ParallelStream() override;
@@ -87,6 +89,7 @@ class ParallelStream final : public Stream {
   ChunkPtr current_;
   std::optional<ErrorPolicy> policy_;  // made by plan(), once the stages are known
   ErrorSamplesMode errors_;
+  std::uint64_t discard_;  // consumer side
   std::size_t position_ = 0;
   std::uint64_t epoch_ = 0;
   bool epoch_over_ = false;
