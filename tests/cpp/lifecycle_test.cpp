@@ -143,12 +143,18 @@ TEST(TeardownTest, DroppingAnIteratorFromInsideItsOwnPipelineDoesNotDeadlock) {
   // destruction, which ThreadSanitizer caught in an earlier version of this test.
   auto holder = std::make_shared<std::optional<Iterator>>();
   auto dropped = std::make_shared<std::atomic<bool>>(false);
+  auto held = std::make_shared<std::atomic<bool>>(false);
   {
-    auto ds = GeneratorDataset(RangeSource{1000}, {"index"}).map([holder, dropped](Row r) {
-      if (!dropped->exchange(true)) holder->reset();  // the first row mapped
+    auto ds = GeneratorDataset(RangeSource{1000}, {"index"}).map([holder, dropped, held](Row r) {
+      if (!dropped->exchange(true)) {  // the first row mapped
+        // The pipeline starts inside iterate(): wait until the iterator is in the holder.
+        while (!held->load()) std::this_thread::sleep_for(1ms);
+        holder->reset();
+      }
       return r;
     }, {}, {}, 2);
     holder->emplace(ds.iterate());
+    held->store(true);
   }
   auto start = std::chrono::steady_clock::now();
   while (!dropped->load() && std::chrono::steady_clock::now() - start < 5s) std::this_thread::sleep_for(1ms);
