@@ -130,15 +130,11 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
                                  std::to_string(rows[0].index) + " but " + to_string(t.shape()) + " in sample " +
                                  std::to_string(s.index) + "; give pad_info to pad it");
     }
-    Shape batch_shape{static_cast<std::int64_t>(rows.size())};
-    batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
-    std::size_t nbytes = itemsize(first.dtype());
-    for (auto extent : batch_shape) nbytes *= static_cast<std::size_t>(extent);
-    auto owner = pool_->acquire(nbytes);
-    Tensor out = Tensor::from_memory(owner.get(), first.dtype(), std::move(batch_shape), {}, owner);
+    Tensor out = allocate(first.dtype(), shape, rows.size());
     if (pad == op_.pads.end()) {
-      const std::size_t row_bytes = nbytes / rows.size();
-      for_each_row(rows.size(), nbytes, [&](std::size_t i) { rows[i].row[column].copy_to(out.data() + i * row_bytes); });
+      const std::size_t row_bytes = out.nbytes() / rows.size();
+      for_each_row(rows.size(), out.nbytes(),
+                   [&](std::size_t i) { rows[i].row[column].copy_to(out.data() + i * row_bytes); });
     } else {
       fill(out, pad->pad.value);
       for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -181,17 +177,12 @@ Tensor BatchStream::write_slots(const std::vector<Sample>& rows, const SlotWrite
                       std::to_string(rows[i].index),
                   nullptr, ErrorUnit::batch);
   }
-  Shape batch_shape{static_cast<std::int64_t>(rows.size())};
-  batch_shape.insert(batch_shape.end(), layout.shape.begin(), layout.shape.end());
-  std::size_t nbytes = itemsize(layout.dtype);
-  for (auto extent : batch_shape) nbytes *= static_cast<std::size_t>(extent);
-  auto owner = pool_->acquire(nbytes);
-  Tensor out = Tensor::from_memory(owner.get(), layout.dtype, std::move(batch_shape), {}, owner);
-  const std::size_t row_bytes = nbytes / rows.size();
+  Tensor out = allocate(layout.dtype, layout.shape, rows.size());
+  const std::size_t row_bytes = out.nbytes() / rows.size();
   // A failing row fails the batch; the first failure (by row) is the one reported, as in-order
   // execution would have.
   std::vector<std::exception_ptr> errors(rows.size());
-  for_each_row(rows.size(), nbytes, [&](std::size_t i) {
+  for_each_row(rows.size(), out.nbytes(), [&](std::size_t i) {
     try {
       writer.op.write(rows[i].row[column], out.data() + i * row_bytes);
     } catch (...) {
@@ -201,6 +192,15 @@ Tensor BatchStream::write_slots(const std::vector<Sample>& rows, const SlotWrite
   for (const auto& error : errors)
     if (error) std::rethrow_exception(error);
   return out;
+}
+
+Tensor BatchStream::allocate(DType dtype, const Shape& row_shape, std::size_t rows) const {
+  Shape shape{static_cast<std::int64_t>(rows)};
+  shape.insert(shape.end(), row_shape.begin(), row_shape.end());
+  std::size_t nbytes = itemsize(dtype);
+  for (auto extent : shape) nbytes *= static_cast<std::size_t>(extent);
+  auto owner = pool_->acquire(nbytes);
+  return Tensor::from_memory(owner.get(), dtype, std::move(shape), {}, owner);
 }
 
 void BatchStream::for_each_row(std::size_t rows, std::size_t nbytes, const std::function<void(std::size_t)>& fill) const {

@@ -9,9 +9,6 @@
 
 namespace conveyor::detail {
 
-ErrorPolicy::ErrorPolicy(ErrorSamplesMode mode, std::vector<std::shared_ptr<StageCounters>> stages)
-    : mode_(mode), stages_(std::move(stages)) {}
-
 void ErrorPolicy::begin_epoch() {
   last_good_.reset();
   owed_ = 0;

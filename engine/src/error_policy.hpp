@@ -15,8 +15,10 @@ namespace conveyor::detail {
 /// Used by the thread calling that stream's next() only.
 class ErrorPolicy {
  public:
-  /// `stages` are the counters a failure is counted in, found by the failing stage's name.
-  ErrorPolicy(ErrorSamplesMode mode, std::vector<std::shared_ptr<StageCounters>> stages);
+  explicit ErrorPolicy(ErrorSamplesMode mode) : mode_(mode) {}
+
+  /// Adds a stage whose failures are counted in `counters` (found by the failing stage's name).
+  void count_in(std::shared_ptr<StageCounters> counters) { stages_.push_back(std::move(counters)); }
 
   /// Forgets the last epoch's samples.
   void begin_epoch();

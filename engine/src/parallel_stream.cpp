@@ -26,7 +26,7 @@ ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& ar
       credits_(0),
       done_(std::numeric_limits<std::size_t>::max()),
       wanted_epoch_(first_epoch),
-      errors_(errors),
+      policy_(errors),
       discard_(discard),
       epoch_(first_epoch) {}
 
@@ -36,7 +36,10 @@ ParallelStream::~ParallelStream() {
   if (graph_) graph_->wait_for_all();
 }
 
-void ParallelStream::add_stage(RowStage stage) { stages_.push_back(std::move(stage)); }
+void ParallelStream::add_stage(RowStage stage) {
+  policy_.count_in(stage.counters);
+  stages_.push_back(std::move(stage));
+}
 
 std::size_t ParallelStream::chunk_rows() const {
   if (rows_per_task_ != 0) return rows_per_task_;
@@ -66,11 +69,13 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
   };
   if (stage.apply_many) {
     std::vector<std::size_t> live;
+    std::vector<Sample*> samples;
     for (std::size_t i = 0; i < chunk.samples.size(); ++i)
-      if (!chunk.dropped[i] && !chunk.errors[i]) live.push_back(i);
+      if (!chunk.dropped[i] && !chunk.errors[i]) {
+        live.push_back(i);
+        samples.push_back(&chunk.samples[i]);
+      }
     if (!live.empty() && !abandoned()) {
-      std::vector<Sample*> samples;
-      for (std::size_t i : live) samples.push_back(&chunk.samples[i]);
       std::vector<std::exception_ptr> errors(live.size());
       try {
         stage.apply_many(samples, chunk.epoch, errors);
@@ -106,9 +111,6 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
 
 void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
   head_->plan(epochs);
-  std::vector<std::shared_ptr<StageCounters>> counters;
-  for (const RowStage& stage : stages_) counters.push_back(stage.counters);
-  policy_.emplace(errors_, std::move(counters));
   arena_.execute([&] {
     // Built inside the arena so that the graph's tasks run there.
     graph_ = std::make_unique<tbb::flow::graph>();
@@ -193,12 +195,12 @@ void ParallelStream::begin_epoch(std::uint64_t epoch) {
   wanted_epoch_.store(epoch, std::memory_order_relaxed);
   epoch_over_ = false;
   if (current_ && current_->epoch < epoch) current_.reset();
-  policy_->begin_epoch();
+  policy_.begin_epoch();
 }
 
 std::optional<Sample> ParallelStream::next() {
   for (;;) {
-    if (auto replacement = policy_->owed()) return replacement;
+    if (auto replacement = policy_.owed()) return replacement;
     if (epoch_over_) return std::nullopt;
     if (current_ && position_ < current_->samples.size()) {
       std::size_t i = position_++;
@@ -207,16 +209,16 @@ std::optional<Sample> ParallelStream::next() {
         continue;
       }
       if (current_->errors[i]) {
-        if (auto replacement = policy_->failed(current_->errors[i])) return replacement;
+        if (auto replacement = policy_.failed(current_->errors[i])) return replacement;
         continue;
       }
       if (current_->dropped[i]) continue;
-      return policy_->passed(std::move(current_->samples[i]));
+      return policy_.passed(std::move(current_->samples[i]));
     }
     if (current_ && current_->end_of_epoch) {
       current_.reset();
       epoch_over_ = true;
-      policy_->end_epoch();
+      policy_.end_epoch();
       continue;
     }
     auto chunk = done_.pop();

@@ -87,8 +87,7 @@ class ParallelStream final : public Stream {
 
   // Consumer side, touched only by the thread calling next().
   ChunkPtr current_;
-  std::optional<ErrorPolicy> policy_;  // made by plan(), once the stages are known
-  ErrorSamplesMode errors_;
+  ErrorPolicy policy_;
   std::uint64_t discard_;  // consumer side
   std::size_t position_ = 0;
   std::uint64_t epoch_ = 0;

@@ -85,22 +85,10 @@ void register_bench(py::module_& m) {
       py::arg("size"), py::kw_only(), py::arg("shuffle"), py::arg("num_parallel_workers"),
       "A dataset of `size` rows made in C++ (no Python): image 3x32x32 float32 filled with "
       "float(index), label int64 index.");
-  bench.def(
-      "hand_loop",
-      [](std::size_t size, std::size_t batch) {
-        py::gil_scoped_release release;
-        return hand_loop(size, batch);
-      },
-      py::arg("size"), py::arg("batch"),
+  bench.def("hand_loop", &hand_loop, py::call_guard<py::gil_scoped_release>(), py::arg("size"), py::arg("batch"),
       "Seconds for a plain loop making the same rows as native_dataset and copying them into "
       "reused batch buffers, on the calling thread (GIL released).");
-  bench.def(
-      "memcpy_bound",
-      [](std::size_t size, std::size_t batch) {
-        py::gil_scoped_release release;
-        return memcpy_bound(size, batch);
-      },
-      py::arg("size"), py::arg("batch"),
+  bench.def("memcpy_bound", &memcpy_bound, py::call_guard<py::gil_scoped_release>(), py::arg("size"), py::arg("batch"),
       "Seconds for memcpy of `size` prepared 3x32x32 float32 rows into reused batch buffers, on "
       "the calling thread (GIL released).");
 }

@@ -22,7 +22,6 @@
 #include <conveyor/tensor.hpp>
 
 #include "gil.hpp"
-#include "python_callables.hpp"
 
 namespace conveyor::python {
 namespace workers {
