@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (py::handle e : expected) refuse = refuse || e.is_none();
   std::optional<conveyor::Row> row;
   try {
-    row = conveyor::python::row_from_python(value);
+    row = conveyor::python::row_from_python(value, std::make_shared<conveyor::python::DeferredRelease>());
   } catch (const std::invalid_argument&) {
     if (!refuse) __builtin_trap();  // refused a value NumPy reads as a supported dtype
   }

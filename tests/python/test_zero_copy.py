@@ -1,8 +1,9 @@
-"""Batches reach NumPy (buffer protocol) and torch (DLPack) without a copy, a source's large
-arrays pass through an unbatched pipeline without one (small ones are copied), and memory handed
-out stays valid."""
+"""Batches reach NumPy (buffer protocol) and torch (DLPack) without a copy, a source's arrays
+pass through an unbatched pipeline without one, the arrays a pipeline holds are let go of as it
+goes, and memory handed out stays valid."""
 
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -26,17 +27,38 @@ class Matrix:
         return self.matrix[index].ctypes.data
 
 
-LARGE = 64 * 1024 // 4 + 1  # float32 elements: just over the 64 KiB below which arrays are copied
+class Fresh:
+    """Random access: row i is a new small array, each watched through a weak reference."""
+
+    def __init__(self, size):
+        self.size, self.made = size, []
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        array = np.full(8, index, np.float32)
+        self.made.append(weakref.ref(array))
+        return array, index
+
+    def alive(self):
+        return sum(ref() is not None for ref in self.made)
 
 
-def test_small_source_arrays_are_copied_and_keep_their_values():
-    source = Matrix(width=LARGE - 1)
-    data = ds.GeneratorDataset(source, ["m"], shuffle=False)
-    rows = [value for (value,) in data.create_tuple_iterator(output_numpy=True, num_epochs=1)]
-    source.matrix[:] = -1  # the source's memory changes; the copies do not
-    for i, value in enumerate(rows):
-        assert value.ctypes.data != source.address(i)
-        assert np.array_equal(value, np.arange(i * (LARGE - 1), (i + 1) * (LARGE - 1), dtype=np.float32))
+@pytest.mark.parametrize("workers", [1, 2])
+def test_arrays_a_pipeline_has_read_are_let_go_of_as_it_goes_and_all_at_its_end(workers):
+    source = Fresh(4000)
+    data = ds.GeneratorDataset(source, ["x", "i"], shuffle=False, num_parallel_workers=workers,
+                               python_multiprocessing=False).batch(10)
+    iterator = data.create_tuple_iterator(output_numpy=True, num_epochs=1)
+    seen = [int(i[0]) for _, i in iterator]
+    assert seen == list(range(0, 4000, 10))
+    gc.collect()
+    assert len(source.made) == 4000
+    assert source.alive() < 4000 // 2  # released while the epoch ran, not only at its end
+    del iterator, data
+    gc.collect()
+    assert source.alive() == 0
 
 
 def batches(output_numpy, batch_size=4, num_epochs=1):
@@ -73,8 +95,9 @@ def test_writing_through_one_view_shows_in_the_other():
 
 @pytest.mark.parametrize("output_numpy", [True, False], ids=["numpy", "tensor"])
 @pytest.mark.parametrize("workers", [1, 3])
-def test_an_unbatched_pipeline_passes_the_source_arrays_through(output_numpy, workers):
-    source = Matrix(width=LARGE)
+@pytest.mark.parametrize("width", [3, 64 * 1024])
+def test_an_unbatched_pipeline_passes_the_source_arrays_through(output_numpy, workers, width):
+    source = Matrix(width=width)
     data = ds.GeneratorDataset(source, ["m"], shuffle=False, num_parallel_workers=workers, python_multiprocessing=False)
     for i, (value,) in enumerate(data.create_tuple_iterator(output_numpy=output_numpy, num_epochs=1)):
         address = value.ctypes.data if output_numpy else value.data_ptr
@@ -82,7 +105,7 @@ def test_an_unbatched_pipeline_passes_the_source_arrays_through(output_numpy, wo
 
 
 def test_a_map_returning_its_input_passes_the_source_array_through():
-    source = Matrix(width=LARGE)
+    source = Matrix()
     data = ds.GeneratorDataset(source, ["m"], shuffle=False).map(lambda m: m)
     for i, (value,) in enumerate(data.create_tuple_iterator(output_numpy=True, num_epochs=1)):
         assert value.ctypes.data == source.address(i)

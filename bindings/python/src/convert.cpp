@@ -4,8 +4,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "gil.hpp"
-
 namespace conveyor::python {
 namespace {
 
@@ -39,11 +37,6 @@ DType dtype_from_numpy(const py::dtype& dt) {
   throw std::invalid_argument("NumPy dtype " + std::string(py::str(dt)) + " is not supported");
 }
 
-/// Arrays of at most this many bytes are copied instead of held. Releasing a held array takes
-/// the GIL, and on the engine's threads that is a hand-over between threads (a context switch)
-/// for every label and scalar, which costs far more than copying them.
-constexpr py::ssize_t kCopyAtMost = 64 * 1024;
-
 /// False for a dtype whose bytes are in the other order than this machine's (e.g. '>f4' here).
 bool is_native(const py::dtype& dt) {
   const char order = dt.byteorder();
@@ -52,16 +45,7 @@ bool is_native(const py::dtype& dt) {
 
 }  // namespace
 
-std::shared_ptr<void> python_owner(py::object object) {
-  auto* held = new py::object(std::move(object));
-  return std::shared_ptr<void>(held, [](void* p) {
-    if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing left to release into
-    GilScopedAcquire gil;
-    delete static_cast<py::object*>(p);
-  });
-}
-
-Tensor tensor_from_python(py::handle value) {
+Tensor tensor_from_python(py::handle value, const std::shared_ptr<DeferredRelease>& release) {
   if (py::isinstance<py::bytes>(value)) return Tensor::bytes(std::string_view(value.cast<py::bytes>()));
   if (py::isinstance<py::str>(value)) {
     Py_ssize_t size = 0;
@@ -72,6 +56,15 @@ Tensor tensor_from_python(py::handle value) {
     }
     return Tensor::bytes(std::string_view(utf8, static_cast<std::size_t>(size)));
   }
+  // Python's own scalars (labels, mostly) become what NumPy would make of them, without making
+  // a NumPy array for each.
+  if (PyBool_Check(value.ptr())) return Tensor::scalar<bool>(value.ptr() == Py_True);
+  if (PyLong_CheckExact(value.ptr())) {
+    int overflow = 0;
+    const long long integer = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow == 0) return Tensor::scalar<std::int64_t>(integer);  // else NumPy decides (uint64 or an error)
+  }
+  if (PyFloat_CheckExact(value.ptr())) return Tensor::scalar<double>(PyFloat_AS_DOUBLE(value.ptr()));
   py::array array = py::array::ensure(value);
   if (!array) {
     PyErr_Clear();
@@ -101,24 +94,24 @@ Tensor tensor_from_python(py::handle value) {
     strides.clear();
   }
   void* data = const_cast<void*>(array.data());
-  if (array.nbytes() <= kCopyAtMost) return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides), {}).clone();
-  return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides), python_owner(std::move(array)));
+  return Tensor::from_memory(data, dtype, std::move(shape), std::move(strides),
+                             DeferredRelease::owner(std::move(array), release));
 }
 
-Row row_from_python(py::handle value) {
+Row row_from_python(py::handle value, const std::shared_ptr<DeferredRelease>& release) {
   Row row;
   if (py::isinstance<py::tuple>(value)) {
     auto tuple = value.cast<py::tuple>();
     row.reserve(tuple.size());
     for (std::size_t i = 0; i < tuple.size(); ++i) {
       try {
-        row.push_back(tensor_from_python(tuple[i]));
+        row.push_back(tensor_from_python(tuple[i], release));
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument("column " + std::to_string(i) + ": " + e.what());
       }
     }
   } else {
-    row.push_back(tensor_from_python(value));
+    row.push_back(tensor_from_python(value, release));
   }
   return row;
 }

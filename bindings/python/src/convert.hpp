@@ -9,22 +9,22 @@
 
 #include <conveyor/row.hpp>
 
+#include "deferred_release.hpp"
+
 namespace conveyor::python {
 
 namespace py = pybind11;
 
-/// Keeps `object` alive as a tensor owner; the last owner to let go takes the GIL to release it
-/// (or leaks it when the interpreter is already gone).
-std::shared_ptr<void> python_owner(py::object object);
-
 /// A tensor over a NumPy array (or anything np.asarray accepts: scalars, lists) without copying
-/// it; bytes and str (as UTF-8) become `bytes` tensors (copied). Throws std::invalid_argument
-/// naming the type for values NumPy cannot make a numeric array of, and for a str UTF-8 cannot
-/// encode (a lone surrogate).
-Tensor tensor_from_python(py::handle value);
+/// it, the array released through `release` once the tensor and its views are gone (see
+/// DeferredRelease); Python's bool, int and float and bytes and str (as UTF-8) become tensors of
+/// their own (copied). Throws std::invalid_argument naming the type for values NumPy cannot
+/// make a numeric array of, and for a str UTF-8 cannot encode (a lone surrogate).
+Tensor tensor_from_python(py::handle value, const std::shared_ptr<DeferredRelease>& release);
 
-/// A row from a Python value: a tuple gives one column per element, anything else one column.
-Row row_from_python(py::handle value);
+/// A row from a Python value: a tuple gives one column per element, anything else one column;
+/// each converted by tensor_from_python().
+Row row_from_python(py::handle value, const std::shared_ptr<DeferredRelease>& release);
 
 /// A NumPy array over the tensor's memory, keeping the tensor alive; `bytes` tensors come out as
 /// uint8 arrays.

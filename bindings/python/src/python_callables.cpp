@@ -13,10 +13,11 @@ SharedObject::SharedObject(py::object object)
       }) {}
 
 RowOp python_op(py::object fn) {
-  return [fn = SharedObject(std::move(fn))](Row columns) {
+  return [fn = SharedObject(std::move(fn)), release = std::make_shared<DeferredRelease>()](Row columns) {
     GilScopedAcquire gil;
+    release->drain();
     py::object result = fn.get()(*arrays_from_row(columns));
-    return row_from_python(result);
+    return row_from_python(result, release);
   };
 }
 
@@ -42,13 +43,15 @@ std::shared_ptr<Sampler> python_sampler(py::object indices) {
 }
 
 std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> python_batch_map(py::object fn) {
-  return [fn = SharedObject(std::move(fn))](std::vector<Row> rows, const BatchInfo& info) {
+  return [fn = SharedObject(std::move(fn)), release = std::make_shared<DeferredRelease>()](std::vector<Row> rows,
+                                                                                           const BatchInfo& info) {
     GilScopedAcquire gil;
+    release->drain();
     py::list in;
     for (const Row& row : rows) in.append(arrays_from_row(row));
     py::object result = fn.get()(in, info.batch_num, info.epoch_num);
     std::vector<Row> out;
-    for (py::handle row : result) out.push_back(row_from_python(row));
+    for (py::handle row : result) out.push_back(row_from_python(row, release));
     return out;
   };
 }

@@ -16,8 +16,24 @@ class RandomAccessSource final : public Source {
   bool random_access() const noexcept override { return true; }
   Row get(std::size_t index) const override {
     GilScopedAcquire gil;
+    release_->drain();
     const py::object row = object_.get()[py::int_(index)];
-    return row_from_python(row);
+    return row_from_python(row, release_);
+  }
+  // The whole chunk under one hold of the GIL: taking it is a hand-over between threads when
+  // another one holds it, which costs more than a cheap __getitem__.
+  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                  std::span<std::exception_ptr> errors) const override {
+    GilScopedAcquire gil;
+    release_->drain();
+    const py::object& object = object_.get();
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      try {
+        rows[i] = row_from_python(object[py::int_(indices[i])], release_);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
   }
   void reset() override {}
   std::optional<Row> next() override { throw std::logic_error("conveyor: next() on a random-access source"); }
@@ -25,6 +41,7 @@ class RandomAccessSource final : public Source {
  private:
   SharedObject object_;
   std::size_t size_;
+  std::shared_ptr<DeferredRelease> release_ = std::make_shared<DeferredRelease>();
 };
 
 // Reads iter(object) each epoch, or iter(object()) for a generator function.
@@ -40,6 +57,7 @@ class IterableSource final : public Source {
   }
   std::optional<Row> next() override {
     GilScopedAcquire gil;
+    release_->drain();
     if (!iterator_) {
       const py::object& o = object_.get();
       py::object iterable = py::hasattr(o, "__iter__") ? o : o();
@@ -50,7 +68,7 @@ class IterableSource final : public Source {
       if (PyErr_Occurred()) throw py::error_already_set();
       return std::nullopt;
     }
-    return row_from_python(py::reinterpret_steal<py::object>(item));
+    return row_from_python(py::reinterpret_steal<py::object>(item), release_);
   }
   // Another reader with its own iter(): a container or generator function reads afresh; a
   // generator object, which iter() returns unchanged, is still one shared stream.
@@ -59,6 +77,7 @@ class IterableSource final : public Source {
  private:
   SharedObject object_;
   std::optional<SharedObject> iterator_;
+  std::shared_ptr<DeferredRelease> release_ = std::make_shared<DeferredRelease>();
 };
 
 }  // namespace

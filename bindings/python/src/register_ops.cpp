@@ -64,8 +64,9 @@ void register_ops(py::module_& m) {
       .def(
           "__call__",
           [](const ops::OpSpec& spec, py::args args) {
+            const auto release = std::make_shared<DeferredRelease>();  // outlives the op: drained with the GIL
             Row row;
-            for (py::handle a : args) row.push_back(tensor_from_python(a));
+            for (py::handle a : args) row.push_back(tensor_from_python(a, release));
             OpContext context{config().seed, 0, 0, 0};
             Row out;
             {

@@ -269,9 +269,8 @@ class GeneratorDataset(Dataset):
 
     ``source`` is a random-access object (``__getitem__`` and ``__len__``), an iterable
     (``__iter__``, read afresh each epoch) or a generator function. A row is a tuple with one
-    value per column (a single value for one column): NumPy arrays (arrays over 64 KiB are taken
-    without copying; smaller ones are copied, which costs less than taking the GIL again to let
-    go of them), Python scalars, bytes or str.
+    value per column (a single value for one column): NumPy arrays (taken without copying: the
+    batch reads them where ``__getitem__`` left them), Python scalars, bytes or str.
 
     ``shuffle=None`` shuffles a random-access source globally; ``sampler`` (one of this module's
     samplers, or any iterable of indices) excludes ``shuffle``, ``num_shards`` and ``shard_id``.
