@@ -182,15 +182,9 @@ def _column(value: Any, kind: str) -> Any:
             return value.numpy()
         except (RuntimeError, TypeError):  # it requires grad, or lives on another device
             return value.detach().cpu().numpy()
-    if kind == INT:
-        return np.int64(value)
-    if kind == FLOAT:
-        return np.float64(value)
-    if kind == BOOL:
-        return np.bool_(value)
     if kind == NUMPY_SCALAR:
         return np.asarray(value)
-    return value  # arrays, str and bytes as they are
+    return value  # arrays, str and bytes as they are; int, float and bool become int64, float64 and bool
 
 
 def _leaf(column: Any, kind: str) -> Any:

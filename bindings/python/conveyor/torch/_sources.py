@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Dict, Iterator, List
 
 from conveyor.torch._layout import Layout
@@ -25,12 +26,15 @@ class MapSource:
 
     def __init__(self, dataset: Any, layout: Layout):
         self.dataset, self.layout = dataset, layout
+        # Looked up once: the lookup costs as much as a cheap __getitem__.
+        plain = getattr(dataset, "__getitems__", None) is None
+        self.read = dataset.__getitem__ if plain else functools.partial(fetch, dataset)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, index: int):
-        return self.layout.flatten(fetch(self.dataset, index), index)
+        return self.layout.flatten(self.read(index), index)
 
 
 class IterableSource:
