@@ -10,9 +10,7 @@
 namespace conveyor {
 namespace {
 
-std::shared_ptr<void> allocate_owned(std::size_t nbytes) {
-  return std::shared_ptr<void>(detail::allocate_aligned(nbytes), detail::free_aligned);
-}
+std::shared_ptr<void> allocate_owned(std::size_t nbytes) { return detail::allocate_shared_aligned(nbytes); }
 
 // Copies the elements of `t` in C order, starting at `axis`, from `src` to `dst`; returns the
 // end of what was written. The innermost run of contiguous axes is one memcpy.
