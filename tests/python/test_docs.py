@@ -11,6 +11,8 @@ code (doc_blocks.py says how blocks are found and marked).
 * ```sh: commands, not run (they build and install); every script or sample path they name
   must exist, and every option they give conveyor-bench (or scripts/demo.sh, which passes its
   arguments on) must be one of its options.
+* ```cmake: a project's lines, not run; each must be a line of a sample's CMakeLists.txt, which
+  scripts/test.sh builds.
 * ```text: output or layouts, not code.
 """
 
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GUIDES = ["guide.md", "migrating.md", "cpp.md", "performance.md"]
 DOCUMENTS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 ALL = [block for document in DOCUMENTS for block in blocks(document)]
-LANGUAGES = {"python", "cpp", "sh", "text"}
+LANGUAGES = {"python", "cpp", "sh", "cmake", "text"}
 RUN_LIMIT_S = 60
 COMPILE_LIMIT_S = 150
 
@@ -124,3 +126,13 @@ def test_shell_block_names_what_exists(block: Block, bench_options):
         if "conveyor-bench" in command or "demo.sh" in command:
             for option in re.findall(r"(?<!\S)(--[a-z][\w-]*)", command):
                 assert option in bench_options, f"{block.name}: conveyor-bench has no {option}"
+
+
+@pytest.mark.parametrize("block", of("cmake"))
+def test_cmake_block_is_part_of_a_built_sample(block: Block):
+    if block.skip:
+        pytest.skip(block.skip)
+    built = {line.strip() for path in (ROOT / "samples").glob("*/CMakeLists.txt") for line in path.read_text().splitlines()}
+    for line in block.code.splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            assert line.strip() in built, f"{block.name}: {line.strip()!r} is in no sample's CMakeLists.txt"
