@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: installs dependencies, builds with warnings as errors (benchmarks included, so
 # they keep compiling), runs the C++ suite under ctest (each test has a timeout), proves the
-# installed C++ package works by building and running the demo against it with find_package,
-# installs the Python package and runs the Python suite under pytest; then runs the C++ suite
+# installed C++ package works by building and running the demo and the C++ trainer sample
+# against it with find_package, installs the Python package and runs the Python suite under
+# pytest (the samples and every code block of the docs included); then runs the C++ suite
 # again under AddressSanitizer + UndefinedBehaviorSanitizer (scripts/sanitize.sh asan) and each
 # fuzz target for 30 s (scripts/fuzz.sh). ThreadSanitizer is not run here: scripts/sanitize.sh tsan.
 set -euo pipefail
@@ -19,9 +20,18 @@ cmake -S "$root/samples/stream_demo" -B "$consumer" -G Ninja -DCMAKE_BUILD_TYPE=
 cmake --build "$consumer" -j2 >/dev/null
 "$consumer/stream_demo" --rows 20000 --epochs 1
 
+# The C++ trainer sample, built the same way; it exits non-zero unless its loss falls.
+trainer="$build/cpp_trainer"
+rm -rf "$trainer"
+cmake -S "$root/samples/cpp_trainer" -B "$trainer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$build/install" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+cmake --build "$trainer" -j2 >/dev/null
+"$trainer/cpp_trainer" --rows 4000 --epochs 3
+
 python=${PYTHON:-python3}
 "$python" -m pip install --no-build-isolation -q "$root"
-cd "$root" && "$python" -m pytest -q tests/python
+# CONVEYOR_INSTALL: test_docs.py compiles the docs' C++ blocks against this package.
+cd "$root" && CONVEYOR_INSTALL="$build/install" "$python" -m pytest -q tests/python
 
 "$root/scripts/sanitize.sh" asan
 "$root/scripts/fuzz.sh" 30

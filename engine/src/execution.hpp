@@ -29,7 +29,15 @@ class Execution {
 
   /// The next output; with `stop_at_epoch_end`, nullopt also at the end of each epoch.
   std::optional<Batch> next(bool stop_at_epoch_end);
-  bool wait(std::chrono::milliseconds timeout) { return finished_ || output_.wait_for(timeout); }
+  /// Waits up to `timeout` for an output; the time counts as the output stage's wait for input,
+  /// as next()'s does (a reader that waits in slices, as Python's does, waits here).
+  bool wait(std::chrono::milliseconds timeout) {
+    if (finished_) return true;
+    auto start = Clock::now();
+    bool ready = output_.wait_for(timeout);
+    output_counters_->wait_input_ns += elapsed_ns(start);
+    return ready;
+  }
   std::uint64_t epoch() const noexcept { return epoch_; }
   Position position() const noexcept { return position_; }
   bool done() const noexcept { return finished_; }

@@ -213,6 +213,28 @@ TEST(StatsTest, CountsRowsAndTimePerStage) {
   EXPECT_GT(stats[2].wait_input, stats[2].busy);
 }
 
+TEST(StatsTest, CountsTheReadersWaitInWaitAsTheOutputStagesWaitForInput) {
+  auto ds = GeneratorDataset(function_source(20,
+                                             [](std::size_t i) {
+                                               std::this_thread::sleep_for(1ms);
+                                               return Row{Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(i))};
+                                             }),
+                             {"index"}, {.num_parallel_workers = 1});
+  auto it = ds.iterate();
+  std::size_t rows = 0;
+  for (;;) {  // the way the Python binding reads: wait() in slices, then a next() that does not block
+    while (!it.wait(5ms)) {
+    }
+    if (!it.next()) break;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 20u);
+  auto output = it.stats().back();
+  ASSERT_EQ(output.name, "output");
+  // The source sleeps 20 ms in all on its one worker; the reader, faster, waits for most of it.
+  EXPECT_GE(output.wait_input, 10ms);
+}
+
 TEST(SourceTest, ConcurrentGetsFromTheEngineSeeEveryIndexOnce) {
   struct Recording {
     std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();

@@ -2,7 +2,8 @@
 
 Every test runs under a watchdog: a test that hangs (a deadlocked pipeline) makes faulthandler
 print every thread's stack and end the run, instead of hanging it. pytest-timeout is not a
-dependency of this project, so the watchdog is the bound."""
+dependency of this project, so the watchdog is the bound. A test that runs a program (a sample,
+a compiler) raises its own bound with ``@pytest.mark.time_limit(seconds)``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ from conveyor import _core
 PER_TEST_LIMIT_S = 30
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "time_limit(seconds): the watchdog's bound for this test, in place of "
+                                       f"{PER_TEST_LIMIT_S} s")
+
+
 @pytest.fixture(autouse=True)
-def watchdog():
-    faulthandler.dump_traceback_later(PER_TEST_LIMIT_S, exit=True, file=sys.__stderr__)
+def watchdog(request):
+    marker = request.node.get_closest_marker("time_limit")
+    limit = marker.args[0] if marker is not None else PER_TEST_LIMIT_S
+    faulthandler.dump_traceback_later(limit, exit=True, file=sys.__stderr__)
     yield
     faulthandler.cancel_dump_traceback_later()
 

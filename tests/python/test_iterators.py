@@ -6,7 +6,7 @@ import pytest
 
 import conveyor
 import conveyor.dataset as ds
-from support import Columns, dataset
+from support import Columns, Slow, dataset
 
 
 def three_columns(size):
@@ -203,3 +203,12 @@ def test_a_stopped_iterator_yields_nothing_more():
     next(iterator)
     iterator.stop()
     assert list(iterator) == []
+
+
+def test_stats_count_the_readers_wait_as_the_output_stages_wait_for_input():
+    # The source sleeps 20 ms in all on one worker; the reader, faster, waits for most of it.
+    iterator = ds.GeneratorDataset(Slow(20, 0.001), ["x"], shuffle=False).create_tuple_iterator(num_epochs=1)
+    assert len(list(iterator)) == 20
+    output = iterator.stats()[-1]
+    assert output["name"] == "output" and output["rows"] == 20
+    assert output["wait_input_s"] >= 0.01

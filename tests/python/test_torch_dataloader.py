@@ -228,6 +228,23 @@ def test_iterable_dataset():
     assert list(DataLoader(Stream(0), batch_size=3)) == []
 
 
+class Ints(tud.IterableDataset):
+    """Yields 0 .. size-1 as Python ints: no text, so the engine itself batches them."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def __iter__(self):
+        return iter(range(self.size))
+
+
+def test_iterable_dataset_without_text_is_batched():
+    for drop_last in (False, True):
+        theirs, ours = both(Ints(7), batch_size=3, drop_last=drop_last)
+        same(ours, theirs)
+        assert [b.tolist() for b in ours] == ([[0, 1, 2], [3, 4, 5]] if drop_last else [[0, 1, 2], [3, 4, 5], [6]])
+
+
 def test_an_abandoned_epoch_is_not_continued_by_the_next():
     loader = DataLoader(Numbers(10), batch_size=2)
     first = iter(loader)

@@ -216,7 +216,13 @@ class _Pipeline:
     def _dataset(self) -> ds.Dataset:
         loader, names = self.loader, [f"c{i}" for i in range(self.layout.columns)]
         if loader._iterable:
-            return ds.Dataset(_core.generator_dataset(IterableSource(loader.dataset, self.layout), names))
+            dataset = ds.Dataset(_core.generator_dataset(IterableSource(loader.dataset, self.layout), names))
+        else:
+            dataset = self._map_dataset(names)
+        return dataset.batch(loader.batch_size, drop_remainder=loader.drop_last) if self.engine_batches else dataset
+
+    def _map_dataset(self, names: List[str]) -> ds.Dataset:
+        loader = self.loader
         source: Any = MapSource(loader.dataset, self.layout)
         if loader.num_workers > 0:
             source = self.workers = WorkerPool(SourceJob(source), loader.num_workers, loader._seed, loader.worker_init_fn)
@@ -230,8 +236,7 @@ class _Pipeline:
             options.update(num_shards=loader.num_shards, shard_id=loader.shard_id, shuffle=loader._shuffle)
         else:
             options["shuffle"] = loader._shuffle
-        dataset = ds.Dataset(_core.generator_dataset(source, names, **options))
-        return dataset.batch(loader.batch_size, drop_remainder=loader.drop_last) if self.engine_batches else dataset
+        return ds.Dataset(_core.generator_dataset(source, names, **options))
 
     def _start(self, dataset: ds.Dataset):
         loader = self.loader
