@@ -99,7 +99,7 @@ def test_cpp_block_compiles_and_runs(block: Block, tmp_path):
     source.write_text(cpp_program(block))
     compile_command = ["g++", "-std=c++20", "-Wall", "-Wextra", "-Werror", "-I", str(prefix / "include"),
                        "-I/usr/include/opencv4", str(source), "-o", str(program), "-L", str(libdir),
-                       "-lconveyor_ops", "-lconveyor", "-ltbb", "-lopencv_imgcodecs", "-lopencv_imgproc",
+                       "-lconveyor_ops", "-lconveyor", "-ltbb", "-ltbbmalloc", "-lopencv_imgcodecs", "-lopencv_imgproc",
                        "-lopencv_core", "-lturbojpeg", "-ljpeg", "-pthread"]
     compiled = subprocess.run(compile_command, capture_output=True, text=True, timeout=COMPILE_LIMIT_S)
     assert compiled.returncode == 0, f"{block.name} does not compile:\n{source.read_text()}\n{compiled.stderr}"
