@@ -151,7 +151,7 @@ std::size_t stamp_slot(const Node& node) {
 Start plan_start(const Node& root, const Position& position) {
   Start start;
   start.epoch = position.epoch;
-  if (!position.cut) {
+  if (!position.cut || position.outputs == 0) {  // an epoch's start needs no state
     start.rows = source_rows_before(root, position);
     return start;
   }

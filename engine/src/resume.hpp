@@ -32,10 +32,11 @@ struct Start {
   std::optional<Cut> cut;
 };
 
-/// Plans a start at `position`. A position with a Cut is checked against the pipeline; one
-/// without is located from its outputs, which only pipelines of map, project, rename and batch
-/// stages over one source allow (each of their outputs is a fixed number of source rows). Zero
-/// outputs (an epoch's start) can be started at through any pipeline. Throws
+/// Plans a start at `position`. A mid-epoch position with a Cut is checked against the
+/// pipeline; one without is located from its outputs, which only pipelines of map, project,
+/// rename and batch stages over one source allow (each of their outputs is a fixed number of
+/// source rows). Zero outputs (an epoch's start) can be started at through any pipeline, and a
+/// Cut there is ignored. Throws
 /// std::invalid_argument naming the stage that stands in the way, or when the Cut does not fit
 /// the pipeline.
 Start plan_start(const Node& root, const Position& position);

@@ -312,6 +312,16 @@ TEST(ResumeJumpTest, AStateThatDoesNotFitThePipelineIsAnError) {
             std::string::npos);
 }
 
+TEST(ResumeJumpTest, AnEpochsStartIgnoresAStaleStagesState) {
+  auto ds = GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = false}).shuffle(5).batch(4);
+  Position position = after_one_output(ds);
+  ASSERT_TRUE(position.cut);
+  position.epoch = 1;
+  position.outputs = 0;
+  auto reference = read_all(ds.iterate(kEpochs));
+  EXPECT_EQ(read_all(ds.iterate(kEpochs, position)), std::vector<std::int64_t>(reference.begin() + 40, reference.end()));
+}
+
 TEST(ResumeSignatureTest, NamesTheStagesAndTellsPipelinesApart) {
   auto base = GeneratorDataset(RangeSource{40}, {"index"}, {.seed = 3});
   EXPECT_EQ(base.batch(4).signature(), GeneratorDataset(RangeSource{40}, {"index"}, {.seed = 3}).batch(4).signature());
