@@ -31,7 +31,8 @@ std::uint64_t source_rows_before(const Node& root, const Position& start) {
       const char* why = blocks_cut(root);
       throw std::invalid_argument(
           "conveyor: cannot resume in the middle of an epoch through " + std::string(why ? why : stage) +
-          (why ? "" : " from a position without its stages' state (take the position from Iterator::position())") +
+          (why ? "" : " from a position without its stages' state (Iterator::position() records it, except after "
+                      "failed rows were skipped below a shuffle buffer)") +
           "; resume at an epoch's start (outputs = 0)");
     }
     if (auto* batch = std::get_if<BatchOp>(&node->op)) rows *= batch->batch_size;

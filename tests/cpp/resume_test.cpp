@@ -25,16 +25,16 @@ Row noisy(Row row, const OpContext& c) {
   return {Tensor::scalar<std::int64_t>(row[0].item<std::int64_t>() * 1000 + static_cast<std::int64_t>(rng.below(1000)))};
 }
 
-Dataset with_noise(const Dataset& ds, std::size_t workers) { return ds.map(std::vector<ContextOp>{noisy}, {}, {}, workers); }
+Dataset with_noise(const Dataset& ds, std::size_t workers) {
+  return ds.map(std::vector<ContextOp>{noisy}, {}, {}, workers);
+}
 
 bool keeps(const Row& row) { return row[0].item<std::int64_t>() % 3 != 1; }
 
 // 40 shuffled rows with noise, in batches of 4: 10 batches an epoch.
 Dataset shuffled(std::size_t workers) {
-  return with_noise(
-             GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = true, .seed = 7, .num_parallel_workers = workers}),
-             workers)
-      .batch(4);
+  GeneratorOptions options{.shuffle = true, .seed = 7, .num_parallel_workers = workers};
+  return with_noise(GeneratorDataset(RangeSource{40}, {"index"}, options), workers).batch(4);
 }
 
 std::vector<std::int64_t> values_of(const Batch& batch) {
@@ -121,7 +121,8 @@ std::vector<Row> per_batch(std::vector<Row> rows, const BatchInfo& info) {
 
 std::vector<Stateful> stateful_pipelines() {
   auto random_access = [](std::size_t workers, bool shuffle) {
-    return GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = shuffle, .seed = 5, .num_parallel_workers = workers});
+    GeneratorOptions options{.shuffle = shuffle, .seed = 5, .num_parallel_workers = workers};
+    return GeneratorDataset(RangeSource{40}, {"index"}, options);
   };
   return {
       {"Filter",
@@ -129,7 +130,9 @@ std::vector<Stateful> stateful_pipelines() {
       {"ShuffleBufferOverRandomAccess",
        [=](std::size_t w) { return with_noise(random_access(w, false), w).shuffle(7).batch(4); }},
       {"ShuffleBufferOverIterable",
-       [=](std::size_t w) { return with_noise(GeneratorDataset(CountingStream{30}, {"index"}).shuffle(5), w).batch(4); }},
+       [=](std::size_t w) {
+         return with_noise(GeneratorDataset(CountingStream{30}, {"index"}).shuffle(5), w).batch(4);
+       }},
       {"ShuffleBufferThenFilter",
        [=](std::size_t w) {
          return with_noise(GeneratorDataset(CountingStream{30}, {"index"}).shuffle(6), w).filter(keeps, {}, w).batch(3);
@@ -268,8 +271,8 @@ TEST(ResumeJumpTest, MidEpochBehindAFilterWithoutTheStagesStateIsAnErrorNamingIt
   EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, Position{0, 1}); }).find("filter"), std::string::npos);
   auto reference = read_all(ds.iterate(kEpochs));
   auto second_epoch = read_all(ds.iterate(kEpochs, Position{1, 0}));
-  EXPECT_EQ(second_epoch, std::vector<std::int64_t>(reference.begin() + static_cast<std::ptrdiff_t>(reference.size() / 2),
-                                                    reference.end()));
+  const auto half = static_cast<std::ptrdiff_t>(reference.size() / 2);
+  EXPECT_EQ(second_epoch, std::vector<std::int64_t>(reference.begin() + half, reference.end()));
 }
 
 TEST(ResumeJumpTest, StagesThatRecordNoStateAreNamedWhenResumingMidEpoch) {
@@ -319,7 +322,8 @@ TEST(ResumeJumpTest, AnEpochsStartIgnoresAStaleStagesState) {
   position.epoch = 1;
   position.outputs = 0;
   auto reference = read_all(ds.iterate(kEpochs));
-  EXPECT_EQ(read_all(ds.iterate(kEpochs, position)), std::vector<std::int64_t>(reference.begin() + 40, reference.end()));
+  EXPECT_EQ(read_all(ds.iterate(kEpochs, position)),
+            std::vector<std::int64_t>(reference.begin() + 40, reference.end()));
 }
 
 TEST(ResumeSignatureTest, NamesTheStagesAndTellsPipelinesApart) {

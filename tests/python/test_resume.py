@@ -192,7 +192,9 @@ def test_stateful_stages_resume_bit_identically_after_every_output(name, workers
 
 @pytest.mark.parametrize("name", ["filter", "take and skip", "per_batch_map"])
 def test_stateful_stages_resume_bit_identically_with_worker_processes(name):
-    make = lambda: STATEFUL[name](2, True)  # noqa: E731
+    def make():
+        return STATEFUL[name](2, True)
+
     reference = read(make().create_tuple_iterator(num_epochs=EPOCHS))
     for k in (1, 6):  # worker pools are slow to start: two positions, one per epoch
         outputs, _ = resumed(make, k)
@@ -201,7 +203,9 @@ def test_stateful_stages_resume_bit_identically_with_worker_processes(name):
 
 def test_a_shuffle_buffer_is_refilled_with_its_own_rows_only():
     counting = CountingImages()
-    make = lambda: ds.GeneratorDataset(counting, ["image", "label"], shuffle=False).shuffle(5).batch(BATCH)  # noqa
+    def make():
+        return ds.GeneratorDataset(counting, ["image", "label"], shuffle=False).shuffle(5).batch(BATCH)
+
     first = make().create_tuple_iterator(num_epochs=1)
     head = read(first, limit=2)
     state = json.loads(json.dumps(first.state_dict()))
