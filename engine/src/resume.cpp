@@ -131,10 +131,10 @@ void describe(const Node& node, std::ostringstream& out) {
 }  // namespace
 
 const char* blocks_cut(const Node& root) {
-  if (stateful_in(root) >= kStampWords) return "more than 4 take, batch, shuffle and repeat stages";
   for (const Node* node = &root; !node->children.empty(); node = node->children.front().get())
     if (std::holds_alternative<ZipOp>(node->op) || std::holds_alternative<ConcatOp>(node->op))
       return "zip or concat (where their branches stand is not recorded)";
+  if (stateful_in(root) >= kStampWords) return "more than 4 take, batch, shuffle and repeat stages";
   if (const Node* shuffle = shuffle_of(root))
     for (const Node* node = shuffle->children.front().get();; node = node->children.front().get()) {
       if (const char* why = blocks_shuffle(*node)) return why;
