@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include <oneapi/tbb/parallel_for.h>
 
@@ -56,19 +57,21 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
                          std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
-                         std::optional<SlotWriter> writer)
+                         std::optional<SlotWriter> writer, std::size_t slot, std::optional<ResumeCount> resume)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
       columns_(std::move(columns)),
       pool_(BufferPool::create(pooled_batches * std::max<std::size_t>(columns_.size(), 1))),
       counters_(std::move(counters)),
-      writer_(std::move(writer)) {}
+      writer_(std::move(writer)),
+      slot_(slot),
+      resume_(resume) {}
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
   epoch_ = epoch;
-  batch_number_ = 0;
+  batch_number_ = resume_ && resume_->epoch == epoch ? std::exchange(resume_, std::nullopt)->count : 0;
   epoch_over_ = false;
 }
 
@@ -86,6 +89,8 @@ std::optional<Sample> BatchStream::next() {
 
   Sample batch;
   batch.index = batch_number_++;
+  batch.stamp = rows.back().stamp;
+  if (slot_ < kStampWords) batch.stamp[slot_] = batch_number_;
   if (op_.per_batch_map) rows = map_batch(std::move(rows), batch.index);
   batch.row.reserve(columns_.size());
   for (std::size_t c = 0; c < columns_.size(); ++c)

@@ -93,6 +93,11 @@ RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
           }};
 }
 
+std::optional<ResumeCount> Compiler::resume_count(const Node& node) const {
+  if (!start_.cut) return std::nullopt;
+  return ResumeCount{first_epoch_, start_.cut->counts.at(stamp_slot(node) - 1)};
+}
+
 std::shared_ptr<StageCounters> Compiler::counter(std::string name, std::size_t workers) {
   counters_.push_back(std::make_shared<StageCounters>(std::move(name), workers));
   return counters_.back();
@@ -119,8 +124,16 @@ void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
 std::unique_ptr<Stream> Compiler::compile(const Node& node) {
   if (std::holds_alternative<BatchOp>(node.op))
     if (const Node* map = slot_map(node)) slot_maps_.push_back(map);
+  // Below a repeat, epochs are the repeat's passes: a resumed one starts in its resumed pass.
+  const std::uint64_t first_epoch = first_epoch_;
+  if (auto* op = std::get_if<RepeatOp>(&node.op)) {
+    auto passes = resume_count(node);
+    first_epoch_ = (op->count < 0 ? 0 : first_epoch_ * static_cast<std::uint64_t>(op->count)) +
+                   (passes ? passes->count : 0);
+  }
   std::vector<std::unique_ptr<Stream>> children;
   for (const auto& child : node.children) children.push_back(compile(*child));
+  first_epoch_ = first_epoch;
   std::unique_ptr<Stream> stream = children.empty() ? nullptr : std::move(children.front());
 
   if (auto* op = std::get_if<SourceOp>(&node.op)) {
@@ -129,18 +142,20 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       auto sampler = make_sampler(op->options, config_.seed);
       // A source that wants fixed chunks gets them (see Source::fetch_block).
       const std::size_t block = op->source->fetch_block();
-      // A resumed chunk is read whole (its source may seed per chunk), its head dropped.
-      const std::uint64_t discard = block ? skip_rows_ % block : 0;
+      // A resumed chunk is read whole (its source may seed per chunk), its head dropped. (Such a
+      // source replays no shuffle buffer: see blocks_cut.)
+      const std::uint64_t discard = block ? start_.rows % block : 0;
       stream = std::make_unique<ParallelStream>(
-          std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_, skip_rows_ - discard),
+          std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_,
+                                          start_.rows - discard, start_.replay),
           arena_, block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_, discard);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();
+      std::optional<std::uint64_t> limit;
+      if (op->options.num_samples) limit = *op->options.num_samples;
       stream = std::make_unique<IterableStream>(reader ? reader : op->source, columns, counter("source"), first_epoch_,
-                                                skip_rows_);
-      if (op->options.num_samples)
-        stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, *op->options.num_samples);
+                                                start_.rows, start_.replay, limit);
     }
   } else if (auto* op = std::get_if<MapOp>(&node.op)) {
     add_row_stage(stream, map_stage(node, *op));
@@ -158,16 +173,25 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     else
       stream = std::make_unique<ProjectStream>(std::move(stream), op->columns);
   } else if (auto* op = std::get_if<ShuffleOp>(&node.op)) {
-    stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"));
+    std::optional<ShuffleResume> resume;
+    if (auto emitted = resume_count(node))
+      resume = ShuffleResume{emitted->count, start_.cut->rows, start_.cut->shuffle.value_or(ShuffleState{})};
+    stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"),
+                                             slot(node), first_epoch_, std::move(resume));
   } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
     stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
-                                           arena_, counter("batch"), std::exchange(slot_writer_, std::nullopt));
+                                           arena_, counter("batch"), std::exchange(slot_writer_, std::nullopt),
+                                           slot(node), resume_count(node));
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
-    stream = std::make_unique<RepeatStream>(std::move(stream), op->count);
+    stream = std::make_unique<RepeatStream>(std::move(stream), op->count, slot(node), resume_count(node));
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {
-    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, op->count);
+    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, op->count, slot(node),
+                                              resume_count(node));
   } else if (auto* op = std::get_if<SkipOp>(&node.op)) {
-    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::skip, op->count);
+    std::optional<ResumeCount> skipped;
+    if (start_.cut) skipped = ResumeCount{first_epoch_, op->count};
+    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::skip, op->count, kStampWords,
+                                              skipped);
   } else if (std::holds_alternative<ZipOp>(node.op) || std::holds_alternative<ConcatOp>(node.op)) {
     children.front() = std::move(stream);
     auto mode = std::holds_alternative<ZipOp>(node.op) ? CombineStream::Mode::zip : CombineStream::Mode::concat;

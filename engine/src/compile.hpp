@@ -10,6 +10,7 @@
 #include "conveyor/config.hpp"
 #include "parallel_stream.hpp"
 #include "plan.hpp"
+#include "resume.hpp"
 
 namespace conveyor::detail {
 
@@ -22,10 +23,9 @@ std::shared_ptr<const Sampler> make_sampler(const GeneratorOptions& options, std
 class Compiler {
  public:
   /// `arena` must outlive the streams and be initialised with max_workers() before they plan.
-  /// The pipeline starts at epoch `first_epoch`, whose first `skip_rows` source rows it skips
-  /// (see resume.hpp).
-  Compiler(tbb::task_arena& arena, const Config& config, std::uint64_t first_epoch = 0, std::uint64_t skip_rows = 0)
-      : arena_(arena), config_(config), first_epoch_(first_epoch), skip_rows_(skip_rows) {}
+  /// The pipeline starts as `start` says (see resume.hpp).
+  Compiler(tbb::task_arena& arena, const Config& config, Start start = {})
+      : arena_(arena), config_(config), start_(std::move(start)), first_epoch_(start_.epoch) {}
 
   std::unique_ptr<Stream> compile(const Node& node);
 
@@ -39,12 +39,16 @@ class Compiler {
   std::size_t workers(std::optional<std::size_t> requested);
   void add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage);
   RowStage map_stage(const Node& node, const MapOp& op);
+  /// The stamp slot of stateful `node`, and the count it resumes from, if any.
+  std::size_t slot(const Node& node) const { return std::min(stamp_slot(node), kStampWords); }
+  std::optional<ResumeCount> resume_count(const Node& node) const;
 
 
   tbb::task_arena& arena_;
   Config config_;
+  Start start_;
+  /// The first epoch of the stages being compiled (a repeat's child counts its passes).
   std::uint64_t first_epoch_;
-  std::uint64_t skip_rows_;
   std::vector<std::shared_ptr<StageCounters>> counters_;
   std::size_t max_workers_ = 1;
   std::size_t maps_ = 0;

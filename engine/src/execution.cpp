@@ -17,7 +17,9 @@ Execution::Execution(const Node& root, std::int64_t num_epochs, Position start)
       start_(start),
       position_(start) {
   if (num_epochs >= 0) epochs_ = static_cast<std::uint64_t>(num_epochs);
-  Compiler compiler(arena_, config_, start.epoch, source_rows_before(root, start));
+  Start plan = plan_start(root, start);
+  recorder_.emplace(root, config_.seed, plan);
+  Compiler compiler(arena_, config_, std::move(plan));
   top_ = compiler.compile(root);
   counters_ = compiler.counters();
   output_counters_ = std::make_shared<StageCounters>("output", 1);
@@ -50,7 +52,7 @@ void Execution::drive() {
       top_->begin_epoch(epoch);
       while (auto sample = top_->next()) {
         auto start = Clock::now();
-        bool pushed = output_.push(Output{std::move(sample->row), epoch, nullptr, false});
+        bool pushed = output_.push(Output{std::move(sample->row), epoch, nullptr, false, sample->stamp});
         output_counters_->wait_output_ns += elapsed_ns(start);
         if (!pushed) return;
       }
@@ -82,14 +84,22 @@ std::optional<Batch> Execution::next(bool stop_at_epoch_end) {
     epoch_ = out->epoch;
     if (out->end_of_epoch) {
       position_ = Position{out->epoch + 1, 0};
+      stamp_.reset();
       if (stop_at_epoch_end) return std::nullopt;
       continue;
     }
     if (position_.epoch != out->epoch) position_ = Position{out->epoch, 0};
     ++position_.outputs;
+    stamp_ = out->stamp;
     ++output_counters_->rows;
     return Batch(names_, std::move(out->row));
   }
+}
+
+Position Execution::position() {
+  Position position = position_;
+  if (stamp_) position.cut = recorder_->record(position.epoch, *stamp_);
+  return position;
 }
 
 std::vector<StageStats> Execution::stats() const {

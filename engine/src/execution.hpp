@@ -14,6 +14,7 @@
 #include "conveyor/row.hpp"
 #include "conveyor/stats.hpp"
 #include "plan.hpp"
+#include "resume.hpp"
 #include "stream.hpp"
 #include "worker_limit.hpp"
 
@@ -39,7 +40,9 @@ class Execution {
     return ready;
   }
   std::uint64_t epoch() const noexcept { return epoch_; }
-  Position position() const noexcept { return position_; }
+  /// Where the reader is, with the stages' state after the last output when the pipeline
+  /// records it. Reader's thread.
+  Position position();
   bool done() const noexcept { return finished_; }
   /// Stops the pipeline: next() returns nullopt from then on. Thread-safe.
   void cancel() noexcept;
@@ -53,6 +56,7 @@ class Execution {
     std::uint64_t epoch = 0;
     std::exception_ptr error;
     bool end_of_epoch = false;
+    Stamp stamp{};
   };
   void drive();
 
@@ -70,6 +74,9 @@ class Execution {
   std::uint64_t epoch_ = 0;
   const Position start_;
   Position position_;
+  // The stamp of the last output read in position_'s epoch, if any (else position_ is the start's).
+  std::optional<Stamp> stamp_;
+  std::optional<CutRecorder> recorder_;
 };
 
 }  // namespace conveyor::detail

@@ -209,7 +209,10 @@ std::optional<Sample> ParallelStream::next() {
         continue;
       }
       if (current_->errors[i]) {
-        if (auto replacement = policy_.failed(current_->errors[i])) return replacement;
+        if (auto replacement = policy_.failed(current_->errors[i])) {
+          replacement->stamp = current_->samples[i].stamp;  // it stands in the failed row's place
+          return replacement;
+        }
         continue;
       }
       if (current_->dropped[i]) continue;

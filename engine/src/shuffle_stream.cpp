@@ -1,6 +1,9 @@
 #include "shuffle_stream.hpp"
 
-#include "conveyor/detail/random.hpp"
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace conveyor::detail {
 
@@ -8,32 +11,88 @@ namespace {
 constexpr std::uint64_t kShuffleStream = 0x5348'5546'464c'4500;  // "SHUFFLE"
 }
 
+Rng shuffle_rng(std::uint64_t seed, std::uint64_t epoch) { return Rng(mix({seed, epoch, kShuffleStream})); }
+
 ShuffleStream::ShuffleStream(std::unique_ptr<Stream> child, std::size_t buffer_size, std::uint64_t seed,
-                             std::shared_ptr<StageCounters> counters)
-    : child_(std::move(child)), buffer_size_(buffer_size), seed_(seed), counters_(std::move(counters)) {}
+                             std::shared_ptr<StageCounters> counters, std::size_t slot, std::uint64_t first_epoch,
+                             std::optional<ShuffleResume> resume)
+    : child_(std::move(child)),
+      buffer_size_(buffer_size),
+      seed_(seed),
+      counters_(std::move(counters)),
+      slot_(slot),
+      first_epoch_(first_epoch),
+      resume_(std::move(resume)) {}
 
 void ShuffleStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
   buffer_.clear();
-  rng_ = Rng(mix({seed_, epoch, kShuffleStream}));
+  rng_ = shuffle_rng(seed_, epoch);
   child_over_ = false;
+  emitted_ = 0;
+  last_read_ = Stamp{};
+  in_order_ = true;
+  if (!resume_ || epoch != first_epoch_) return;
+  // The child yields the buffered rows first, in buffer order (see resume.hpp).
+  const ShuffleResume resume = *std::exchange(resume_, std::nullopt);
+  for (std::uint64_t row : resume.state.rows) {
+    auto sample = child_->next();
+    if (!sample || sample->stamp[0] != row + 1)
+      throw std::logic_error("conveyor: a resumed shuffle buffer did not get back row " + std::to_string(row));
+    buffer_.push_back(std::move(*sample));
+  }
+  rng_ = Rng::from_state(resume.state.rng);
+  emitted_ = resume.emitted;
+  last_read_[0] = resume.rows;
 }
 
 std::optional<Sample> ShuffleStream::next() {
   StageClock clock(*counters_);
   while (!child_over_ && buffer_.size() < buffer_size_) {
-    if (auto sample = clock.pull(*child_))
+    if (auto sample = clock.pull(*child_)) {
+      in_order_ = in_order_ && sample->stamp[0] == last_read_[0] + 1;
+      last_read_ = sample->stamp;
       buffer_.push_back(std::move(*sample));
-    else
+    } else {
       child_over_ = true;
+    }
   }
   if (buffer_.empty()) return std::nullopt;
-  std::size_t pick = rng_.below(buffer_.size());
-  Sample out = std::move(buffer_[pick]);
-  buffer_[pick] = std::move(buffer_.back());
-  buffer_.pop_back();
+  Sample out = pick(buffer_, rng_);
+  ++emitted_;
+  if (slot_ < kStampWords) {
+    std::copy(last_read_.begin(), last_read_.begin() + static_cast<std::ptrdiff_t>(slot_), out.stamp.begin());
+    out.stamp[slot_] = in_order_ ? emitted_ : kNoStamp;
+  }
   ++counters_->rows;
   return out;
+}
+
+void ShuffleShadow::restore(std::uint64_t epoch, const ShuffleResume& resume) {
+  started_ = true;
+  epoch_ = epoch;
+  emitted_ = resume.emitted;
+  rows_ = resume.rows;
+  buffer_ = resume.state.rows;
+  rng_ = Rng::from_state(resume.state.rng);
+}
+
+ShuffleState ShuffleShadow::at(std::uint64_t epoch, std::uint64_t emitted, std::uint64_t rows) {
+  if (!started_ || epoch != epoch_ || emitted < emitted_) {
+    started_ = true;
+    epoch_ = epoch;
+    emitted_ = rows_ = 0;
+    buffer_.clear();
+    rng_ = shuffle_rng(seed_, epoch);
+  }
+  // Before each pick the buffer was filled up to its size, or until the child ran out; it had
+  // read `rows` rows by the last pick, so never more before an earlier one.
+  for (; emitted_ < emitted; ++emitted_) {
+    while (buffer_.size() < buffer_size_ && rows_ < rows) buffer_.push_back(rows_++);
+    if (buffer_.empty()) break;
+    pick(buffer_, rng_);
+  }
+  return ShuffleState{buffer_, rng_.state()};
 }
 
 }  // namespace conveyor::detail

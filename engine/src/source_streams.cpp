@@ -1,6 +1,7 @@
 #include "source_streams.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "conveyor/error.hpp"
 
@@ -16,8 +17,12 @@ void check_columns(const Row& row, std::size_t columns) {
 }  // namespace
 
 SamplerStream::SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size,
-                             std::uint64_t first_epoch, std::uint64_t skip)
-    : sampler_(std::move(sampler)), dataset_size_(dataset_size), first_epoch_(first_epoch), skip_(skip) {}
+                             std::uint64_t first_epoch, std::uint64_t skip, std::vector<std::uint64_t> replay)
+    : sampler_(std::move(sampler)),
+      dataset_size_(dataset_size),
+      first_epoch_(first_epoch),
+      skip_(skip),
+      replay_(std::move(replay)) {}
 
 void SamplerStream::begin_epoch(std::uint64_t epoch) {
   try {
@@ -26,12 +31,24 @@ void SamplerStream::begin_epoch(std::uint64_t epoch) {
     throw wrap_current_exception("sampler", std::nullopt);
   }
   position_ = epoch == first_epoch_ ? static_cast<std::size_t>(std::min<std::uint64_t>(skip_, indices_.size())) : 0;
+  replayed_ = epoch == first_epoch_ ? 0 : replay_.size();
 }
 
 std::optional<Sample> SamplerStream::next() {
-  if (position_ == indices_.size()) return std::nullopt;
   Sample sample;
+  if (replayed_ < replay_.size()) {
+    const std::uint64_t position = replay_[replayed_++];
+    if (position >= indices_.size())
+      throw Error("sampler", std::nullopt,
+                  "a resumed shuffle buffer holds position " + std::to_string(position) + " of an epoch of " +
+                      std::to_string(indices_.size()));
+    sample.index = indices_[position];
+    sample.stamp[0] = position + 1;
+    return sample;
+  }
+  if (position_ == indices_.size()) return std::nullopt;
   sample.index = indices_[position_++];
+  sample.stamp[0] = position_;
   return sample;
 }
 
@@ -58,23 +75,48 @@ RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::s
 }
 
 IterableStream::IterableStream(std::shared_ptr<Source> source, std::size_t columns,
-                               std::shared_ptr<StageCounters> counters, std::uint64_t first_epoch, std::uint64_t skip)
-    : source_(std::move(source)), columns_(columns), counters_(std::move(counters)), first_epoch_(first_epoch),
-      skip_(skip) {}
+                               std::shared_ptr<StageCounters> counters, std::uint64_t first_epoch, std::uint64_t skip,
+                               std::vector<std::uint64_t> replay, std::optional<std::uint64_t> limit)
+    : source_(std::move(source)),
+      columns_(columns),
+      counters_(std::move(counters)),
+      first_epoch_(first_epoch),
+      skip_(skip),
+      replay_(std::move(replay)),
+      limit_(limit) {}
 
 void IterableStream::begin_epoch(std::uint64_t epoch) {
   index_ = 0;
+  replayed_.clear();
+  yielded_ = 0;
   try {
     source_->reset();
   } catch (...) {
     throw wrap_current_exception("source", std::nullopt);
   }
-  if (epoch == first_epoch_)
-    while (index_ < skip_ && next()) {
-    }
+  if (epoch != first_epoch_) return;
+  // The rows a resumed shuffle buffer held are kept as they pass (at most its size of them).
+  std::unordered_map<std::uint64_t, std::size_t> wanted;
+  for (std::size_t i = 0; i < replay_.size(); ++i) wanted.emplace(replay_[i], i);
+  replayed_.resize(replay_.size());
+  while (index_ < skip_) {
+    auto sample = read();
+    if (!sample) break;
+    if (auto it = wanted.find(sample->stamp[0] - 1); it != wanted.end()) replayed_[it->second] = std::move(*sample);
+  }
+  if (index_ < skip_ && !replay_.empty())
+    throw Error("source", std::nullopt,
+                "a resumed shuffle buffer holds rows up to " + std::to_string(skip_) + " of a pass of " +
+                    std::to_string(index_));
 }
 
 std::optional<Sample> IterableStream::next() {
+  if (yielded_ < replayed_.size()) return std::move(replayed_[yielded_++]);
+  return read();
+}
+
+std::optional<Sample> IterableStream::read() {
+  if (limit_ && index_ >= *limit_) return std::nullopt;
   auto start = Clock::now();
   try {
     auto row = source_->next();
@@ -82,7 +124,9 @@ std::optional<Sample> IterableStream::next() {
     if (!row) return std::nullopt;
     check_columns(*row, columns_);
     ++counters_->rows;
-    return Sample{std::move(*row), index_++};
+    Sample sample{std::move(*row), index_++};
+    sample.stamp[0] = index_;
+    return sample;
   } catch (...) {
     throw wrap_current_exception("source", index_);
   }

@@ -3,6 +3,8 @@
 // are fetched by a parallel "source" stage, see fetch_stage), or an iterable source read in order.
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "conveyor/sampler.hpp"
 #include "conveyor/source.hpp"
@@ -11,12 +13,13 @@
 
 namespace conveyor::detail {
 
-/// Yields samples with no row, only the index the sampler chose: epoch e reads
-/// sampler.indices(size, sampler.epoch() + e). Epoch `first_epoch` starts at position `skip`.
+/// Yields samples with no row, only the index the sampler chose, stamped with its position in
+/// the epoch's order + 1: epoch e reads sampler.indices(size, sampler.epoch() + e). Epoch
+/// `first_epoch` yields the positions `replay` first, then starts at position `skip`.
 class SamplerStream final : public Stream {
  public:
   SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size, std::uint64_t first_epoch = 0,
-                std::uint64_t skip = 0);
+                std::uint64_t skip = 0, std::vector<std::uint64_t> replay = {});
   void plan(std::optional<std::uint64_t>) override {}
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -29,6 +32,8 @@ class SamplerStream final : public Stream {
   std::size_t position_ = 0;
   std::uint64_t first_epoch_;
   std::uint64_t skip_;
+  std::vector<std::uint64_t> replay_;
+  std::size_t replayed_ = 0;
 };
 
 /// The stage that turns a ticket into its row: source.get(index), checked to have `columns`
@@ -36,12 +41,15 @@ class SamplerStream final : public Stream {
 RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
 
 /// Reads an iterable source in order, calling reset() before every epoch (the first included,
-/// so that each new pipeline reads from the start); numbers its rows from 0 in each epoch. Of
-/// epoch `first_epoch`, the first `skip` rows are read and dropped (an iterable cannot jump).
+/// so that each new pipeline reads from the start), `limit` rows of it at most; numbers its rows
+/// from 0 in each epoch and stamps them with their number + 1. Of epoch `first_epoch`, the first
+/// `skip` rows are read and dropped (an iterable cannot jump), except those `replay` names,
+/// which it yields first, in that order.
 class IterableStream final : public Stream {
  public:
   IterableStream(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters,
-                 std::uint64_t first_epoch = 0, std::uint64_t skip = 0);
+                 std::uint64_t first_epoch = 0, std::uint64_t skip = 0, std::vector<std::uint64_t> replay = {},
+                 std::optional<std::uint64_t> limit = std::nullopt);
   void plan(std::optional<std::uint64_t>) override {}
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -50,10 +58,17 @@ class IterableStream final : public Stream {
  private:
   std::shared_ptr<Source> source_;
   std::size_t columns_;
+  std::optional<Sample> read();
+
   std::shared_ptr<StageCounters> counters_;
   std::uint64_t index_ = 0;
   std::uint64_t first_epoch_;
   std::uint64_t skip_;
+  std::vector<std::uint64_t> replay_;
+  std::optional<std::uint64_t> limit_;
+  // The replayed rows, read while skipping, in replay order; and how many were yielded.
+  std::vector<Sample> replayed_;
+  std::size_t yielded_ = 0;
 };
 
 }  // namespace conveyor::detail

@@ -4,6 +4,7 @@
 // next(); a ParallelStream runs a run of row-wise stages (fetch, map, filter) in a oneTBB flow
 // graph fed by its own thread.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,11 +19,29 @@
 
 namespace conveyor::detail {
 
+/// Words of a sample's stamp: the source's, then one per take, batch, shuffle buffer and repeat
+/// stage (upstream first) of a pipeline that records where it is (see resume.hpp).
+inline constexpr std::size_t kStampWords = 5;
+/// A stamp word whose stage could not record its state (a shuffle buffer fed rows out of order).
+inline constexpr std::uint64_t kNoStamp = ~std::uint64_t{0};
+using Stamp = std::array<std::uint64_t, kStampWords>;
+
 /// One row on its way through the pipeline.
 struct Sample {
   Row row;
   /// Source index of the row (batch number after a batch stage): names it in errors.
   std::uint64_t index = 0;
+  /// Where the pipeline stands once this sample is out: word 0, the rows of the source's pass
+  /// read through it (set by the source, kept by row-wise stages); word k, the count of the
+  /// stateful stage with stamp slot k (see Position's Cut). A stage writes its own word as the
+  /// sample leaves it; a batch takes its last row's stamp. 40 bytes a row, no allocation.
+  Stamp stamp{};
+};
+
+/// The count a stateful stage resumes from in epoch `epoch`, its first (see resume.hpp).
+struct ResumeCount {
+  std::uint64_t epoch = 0;
+  std::uint64_t count = 0;
 };
 
 /// Thrown by a stream's next() after cancel(); the pipeline is being torn down.

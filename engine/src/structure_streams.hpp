@@ -3,6 +3,7 @@
 // and project (a column selection where no parallel stage precedes it).
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "stream.hpp"
@@ -10,9 +11,13 @@
 namespace conveyor::detail {
 
 /// Each epoch runs `count` epochs of the child (count*e .. count*e + count-1); count < 0: forever.
+/// Stamps rows with the passes completed in the epoch (slot `slot`); a resumed one starts with
+/// `resume.count` passes completed.
 class RepeatStream final : public Stream {
  public:
-  RepeatStream(std::unique_ptr<Stream> child, std::int64_t count) : child_(std::move(child)), count_(count) {}
+  RepeatStream(std::unique_ptr<Stream> child, std::int64_t count, std::size_t slot = kStampWords,
+               std::optional<ResumeCount> resume = std::nullopt)
+      : child_(std::move(child)), count_(count), slot_(slot), resume_(resume) {}
   void plan(std::optional<std::uint64_t> epochs) override;
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -21,15 +26,21 @@ class RepeatStream final : public Stream {
  private:
   std::unique_ptr<Stream> child_;
   std::int64_t count_;
+  std::size_t slot_;
+  std::optional<ResumeCount> resume_;
+  std::uint64_t first_child_epoch_ = 0;
   std::uint64_t child_epoch_ = 0;
 };
 
-/// The first `count` rows of each epoch (take) or all but them (skip).
+/// The first `count` rows of each epoch (take) or all but them (skip). A take stamps rows with
+/// the rows it passed in the epoch (slot `slot`); resumed, it starts with `resume.count` passed,
+/// and a resumed skip has skipped its rows already (a position after an output is past them).
 class TakeSkipStream final : public Stream {
  public:
   enum class Mode { take, skip };
-  TakeSkipStream(std::unique_ptr<Stream> child, Mode mode, std::size_t count)
-      : child_(std::move(child)), mode_(mode), count_(count) {}
+  TakeSkipStream(std::unique_ptr<Stream> child, Mode mode, std::size_t count, std::size_t slot = kStampWords,
+                 std::optional<ResumeCount> resume = std::nullopt)
+      : child_(std::move(child)), mode_(mode), count_(count), slot_(slot), resume_(resume) {}
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -39,6 +50,8 @@ class TakeSkipStream final : public Stream {
   std::unique_ptr<Stream> child_;
   Mode mode_;
   std::size_t count_;
+  std::size_t slot_;
+  std::optional<ResumeCount> resume_;
   std::size_t seen_ = 0;
 };
 

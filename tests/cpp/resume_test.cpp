@@ -1,6 +1,10 @@
-// Resuming at a Position: the outputs after it are those of an uninterrupted run, a random-access
-// source jumps there without reading earlier rows, and stages that cannot jump are named.
+// Resuming at a Position: the outputs after it are those of an uninterrupted run, whatever the
+// stages (filter, shuffle buffer, take, skip, repeat, per_batch_map), the source (random access
+// or iterable) and the worker count; a random-access source is not read again before the
+// position; pipelines that cannot resume mid-epoch say which stage stands in the way.
 #include <gtest/gtest.h>
+
+#include <functional>
 
 #include <conveyor/detail/random.hpp>
 
@@ -21,28 +25,52 @@ Row noisy(Row row, const OpContext& c) {
   return {Tensor::scalar<std::int64_t>(row[0].item<std::int64_t>() * 1000 + static_cast<std::int64_t>(rng.below(1000)))};
 }
 
-// 40 shuffled rows with noise, in batches of 4: 10 batches an epoch.
-Dataset shuffled(std::size_t workers) {
-  return GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = true, .seed = 7, .num_parallel_workers = workers})
-      .map(std::vector<ContextOp>{noisy}, {}, {}, workers)
-      .batch(4);
+Dataset with_noise(const Dataset& ds, std::size_t workers) {
+  return ds.map(std::vector<ContextOp>{noisy}, {}, {}, workers);
 }
 
-// The outputs of a run stopped after `k` outputs, then of a new run started at its position.
-std::vector<std::int64_t> interrupted(const Dataset& ds, std::size_t k, Position* saved = nullptr) {
+bool keeps(const Row& row) { return row[0].item<std::int64_t>() % 3 != 1; }
+
+// 40 shuffled rows with noise, in batches of 4: 10 batches an epoch.
+Dataset shuffled(std::size_t workers) {
+  GeneratorOptions options{.shuffle = true, .seed = 7, .num_parallel_workers = workers};
+  return with_noise(GeneratorDataset(RangeSource{40}, {"index"}, options), workers).batch(4);
+}
+
+std::vector<std::int64_t> values_of(const Batch& batch) {
+  auto v = batch["index"].contiguous().view<std::int64_t>();
+  return {v.begin(), v.end()};
+}
+
+// The outputs of a run stopped after `k` outputs (and, with `through_end`, after the end of the
+// epoch when it is next), then of a new run started at its position.
+std::vector<std::int64_t> interrupted(const Dataset& ds, std::size_t k, Position* saved = nullptr,
+                                      bool through_end = false) {
   std::vector<std::int64_t> values;
   Iterator first = ds.iterate(kEpochs);
   for (std::size_t i = 0; i < k; ++i) {
-    auto batch = first.next();
+    auto batch = first.next_in_epoch();
+    if (!batch) batch = first.next_in_epoch();
     if (!batch) break;
-    auto v = (*batch)["index"].contiguous().view<std::int64_t>();
+    auto v = values_of(*batch);
     values.insert(values.end(), v.begin(), v.end());
+  }
+  if (through_end) {
+    EXPECT_FALSE(first.next_in_epoch()) << "the epoch's end is next after " << k << " outputs";
   }
   Position position = first.position();
   if (saved) *saved = position;
   auto rest = read_all(ds.iterate(kEpochs, position));
   values.insert(values.end(), rest.begin(), rest.end());
   return values;
+}
+
+// Outputs per epoch of `ds`.
+std::size_t outputs_per_epoch(const Dataset& ds) {
+  Iterator it = ds.iterate(1);
+  std::size_t n = 0;
+  while (it.next()) ++n;
+  return n;
 }
 
 class ResumeTest : public ::testing::TestWithParam<std::size_t> {};
@@ -55,21 +83,128 @@ TEST_P(ResumeTest, ContinuesBitIdenticallyFromAnyNumberOfOutputs) {
     Position saved;
     EXPECT_EQ(interrupted(shuffled(workers), k, &saved), reference) << "after " << k << " outputs";
     // Outputs read so far, in the epoch of the last one (the end of an epoch is not read yet).
-    Position expected = k == 0 ? Position{0, 0} : Position{(k - 1) / 10, k - 10 * ((k - 1) / 10)};
-    EXPECT_EQ(saved, expected) << "after " << k << " outputs";
+    std::uint64_t epoch = k == 0 ? 0 : (k - 1) / 10;
+    EXPECT_EQ(saved.epoch, epoch) << "after " << k << " outputs";
+    EXPECT_EQ(saved.outputs, k - 10 * epoch) << "after " << k << " outputs";
+    EXPECT_EQ(saved.cut.has_value(), k > 0) << "after " << k << " outputs";
   }
+  Position saved;
+  EXPECT_EQ(interrupted(shuffled(workers), 10, &saved, /*through_end=*/true), reference);
+  EXPECT_EQ(saved, Position(1, 0));
 }
 
 TEST_P(ResumeTest, AnIterableSourceIsReadAgainUpToThePosition) {
   const std::size_t workers = GetParam();
-  auto make = [workers] {
-    return GeneratorDataset(CountingStream{30}, {"index"}).map(std::vector<ContextOp>{noisy}, {}, {}, workers).batch(4);
-  };
+  auto make = [workers] { return with_noise(GeneratorDataset(CountingStream{30}, {"index"}), workers).batch(4); };
   auto reference = read_all(make().iterate(kEpochs));
   for (std::size_t k : {0u, 5u, 8u, 11u}) EXPECT_EQ(interrupted(make(), k), reference) << "after " << k << " outputs";
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, ResumeTest, ::testing::Values(1u, 2u));
+
+// A pipeline of stages that cannot be located from a number of outputs, built for a worker count.
+struct Stateful {
+  std::string name;
+  std::function<Dataset(std::size_t workers)> make;
+};
+void PrintTo(const Stateful& pipeline, std::ostream* out) { *out << pipeline.name; }
+
+// Keeps the even rows of a batch (at least one), marked with the batch's number.
+std::vector<Row> per_batch(std::vector<Row> rows, const BatchInfo& info) {
+  std::vector<Row> out;
+  for (auto& row : rows)
+    if (row[0].item<std::int64_t>() % 2 == 0)
+      out.push_back({Tensor::scalar<std::int64_t>(row[0].item<std::int64_t>() + 1'000'000 * (info.batch_num + 1))});
+  if (out.empty()) out.push_back(std::move(rows.front()));
+  return out;
+}
+
+std::vector<Stateful> stateful_pipelines() {
+  auto random_access = [](std::size_t workers, bool shuffle) {
+    GeneratorOptions options{.shuffle = shuffle, .seed = 5, .num_parallel_workers = workers};
+    return GeneratorDataset(RangeSource{40}, {"index"}, options);
+  };
+  return {
+      {"Filter",
+       [=](std::size_t w) { return with_noise(random_access(w, true), w).filter(keeps, {}, w).batch(3); }},
+      {"ShuffleBufferOverRandomAccess",
+       [=](std::size_t w) { return with_noise(random_access(w, false), w).shuffle(7).batch(4); }},
+      {"ShuffleBufferOverIterable",
+       [=](std::size_t w) {
+         return with_noise(GeneratorDataset(CountingStream{30}, {"index"}).shuffle(5), w).batch(4);
+       }},
+      {"ShuffleBufferThenFilter",
+       [=](std::size_t w) {
+         return with_noise(GeneratorDataset(CountingStream{30}, {"index"}).shuffle(6), w).filter(keeps, {}, w).batch(3);
+       }},
+      {"TakeAndSkip", [=](std::size_t w) { return with_noise(random_access(w, true), w).skip(3).take(30).batch(4); }},
+      {"RepeatOverBatches", [=](std::size_t w) { return with_noise(random_access(w, true), w).batch(6).repeat(3); }},
+      {"BatchesAcrossRepeats",
+       [=](std::size_t w) {
+         return with_noise(GeneratorDataset(CountingStream{10}, {"index"}).shuffle(4).repeat(3), w).batch(4);
+       }},
+      {"PerBatchMap",
+       [=](std::size_t w) {
+         return with_noise(random_access(w, true), w).batch(4, false, BatchOptions{.per_batch_map = per_batch});
+       }},
+      {"AllTogether",
+       [=](std::size_t w) {
+         return with_noise(random_access(w, false).shuffle(8), w)
+             .filter(keeps, {}, w)
+             .take(20)
+             .batch(3, false, BatchOptions{.per_batch_map = per_batch})
+             .repeat(2);
+       }},
+  };
+}
+
+class StatefulResumeTest : public ::testing::TestWithParam<std::tuple<Stateful, std::size_t>> {};
+
+TEST_P(StatefulResumeTest, ContinuesBitIdenticallyAfterEveryOutput) {
+  const auto& [pipeline, workers] = GetParam();
+  const Dataset ds = pipeline.make(workers);
+  const auto reference = read_all(ds.iterate(kEpochs));
+  const std::size_t per_epoch = outputs_per_epoch(ds);
+  ASSERT_GT(per_epoch, 2u);
+  std::size_t total = 0;
+  for (Iterator it = ds.iterate(kEpochs); it.next();) ++total;
+  for (std::size_t k = 0; k <= total; ++k) {
+    Position saved;
+    EXPECT_EQ(interrupted(ds, k, &saved), reference) << pipeline.name << ": after " << k << " outputs";
+    // Mid-epoch positions carry the stages' state; the start of an epoch needs none.
+    EXPECT_EQ(saved.cut.has_value(), saved.outputs > 0) << pipeline.name << ": after " << k << " outputs";
+    EXPECT_EQ(saved.outputs > 0, k > 0) << pipeline.name << ": after " << k << " outputs";
+  }
+  // Exactly at the end of the first epoch, with that end read.
+  EXPECT_EQ(interrupted(ds, per_epoch, nullptr, /*through_end=*/true), reference) << pipeline.name;
+}
+
+TEST_P(StatefulResumeTest, ResumesAgainFromAResumedRun) {
+  const auto& [pipeline, workers] = GetParam();
+  const Dataset ds = pipeline.make(workers);
+  const auto reference = read_all(ds.iterate(kEpochs));
+  Iterator first = ds.iterate(kEpochs);
+  std::vector<std::int64_t> values;
+  auto take = [&](Iterator& it, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (auto batch = it.next()) {
+        auto v = values_of(*batch);
+        values.insert(values.end(), v.begin(), v.end());
+      }
+  };
+  take(first, 2);
+  Iterator second = ds.iterate(kEpochs, first.position());
+  take(second, 3);
+  auto rest = read_all(ds.iterate(kEpochs, second.position()));
+  values.insert(values.end(), rest.begin(), rest.end());
+  EXPECT_EQ(values, reference) << pipeline.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sweep, StatefulResumeTest,
+                         ::testing::Combine(::testing::ValuesIn(stateful_pipelines()), ::testing::Values(1u, 2u)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param).name + "_workers" + std::to_string(std::get<1>(info.param));
+                         });
 
 TEST(ResumeJumpTest, ARandomAccessSourceIsNotReadBeforeThePosition) {
   RangeSource source{40};
@@ -79,23 +214,116 @@ TEST(ResumeJumpTest, ARandomAccessSourceIsNotReadBeforeThePosition) {
   EXPECT_EQ(source.calls->load(), 12u);
 }
 
+TEST(ResumeJumpTest, BehindAFilterOnlyTheRowsAfterThePositionAreRead) {
+  RangeSource source{40};
+  auto ds = GeneratorDataset(source, {"index"}, {.shuffle = true, .seed = 3}).filter(keeps).batch(2);
+  const Position position = [&] {
+    Iterator first = ds.iterate(1);
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(first.next());
+    return first.position();
+  }();  // the first run stopped, so that it reads no more
+  ASSERT_TRUE(position.cut);
+  source.calls->store(0);
+  read_all(ds.iterate(1, position));
+  EXPECT_EQ(source.calls->load(), 40 - position.cut->rows);
+}
+
+TEST(ResumeJumpTest, AShuffleBufferIsRefilledWithItsOwnRowsOnly) {
+  RangeSource source{40};
+  auto ds = GeneratorDataset(source, {"index"}, {.shuffle = false}).shuffle(5).batch(4);
+  const Position position = [&] {
+    Iterator first = ds.iterate(1);
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(first.next());
+    return first.position();
+  }();
+  ASSERT_TRUE(position.cut && position.cut->shuffle);
+  // 12 rows out; 16 read (the buffer refilled before each pick); 4 held.
+  EXPECT_EQ(position.cut->rows, 16u);
+  EXPECT_EQ(position.cut->shuffle->rows.size(), 4u);
+  source.calls->store(0);
+  EXPECT_EQ(read_all(ds.iterate(1, position)).size(), 28u);
+  EXPECT_EQ(source.calls->load(), 28u);  // the 4 it held and the 24 after them, each once
+}
+
 TEST(ResumeJumpTest, AStartAfterTheLastEpochGivesNothing) {
   EXPECT_TRUE(read_all(shuffled(1).iterate(kEpochs, Position{2, 0})).empty());
 }
 
-TEST(ResumeJumpTest, MidEpochBehindAFilterIsAnErrorNamingIt) {
-  auto ds = GeneratorDataset(RangeSource{40}, {"index"}, {.seed = 3})
-                .filter([](const Row& row) { return row[0].item<std::int64_t>() % 2 == 0; })
-                .batch(4);
+// The message of the std::invalid_argument that `f` throws ("" when it throws none).
+std::string invalid_argument(const std::function<void()>& f) {
   try {
-    ds.iterate(kEpochs, Position{0, 1});
-    FAIL() << "expected std::invalid_argument";
+    f();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("filter"), std::string::npos) << e.what();
+    return e.what();
   }
+  return "";
+}
+
+// A position after the first output of a run of `ds`.
+Position after_one_output(const Dataset& ds) {
+  Iterator it = ds.iterate(kEpochs);
+  EXPECT_TRUE(it.next());
+  return it.position();
+}
+
+TEST(ResumeJumpTest, MidEpochBehindAFilterWithoutTheStagesStateIsAnErrorNamingIt) {
+  auto ds = GeneratorDataset(RangeSource{40}, {"index"}, {.seed = 3}).filter(keeps).batch(4);
+  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, Position{0, 1}); }).find("filter"), std::string::npos);
   auto reference = read_all(ds.iterate(kEpochs));
   auto second_epoch = read_all(ds.iterate(kEpochs, Position{1, 0}));
-  EXPECT_EQ(second_epoch, std::vector<std::int64_t>(reference.begin() + 20, reference.end()));
+  const auto half = static_cast<std::ptrdiff_t>(reference.size() / 2);
+  EXPECT_EQ(second_epoch, std::vector<std::int64_t>(reference.begin() + half, reference.end()));
+}
+
+TEST(ResumeJumpTest, StagesThatRecordNoStateAreNamedWhenResumingMidEpoch) {
+  auto rows = [] { return GeneratorDataset(RangeSource{40}, {"index"}, {.seed = 3}); };
+  struct Case {
+    Dataset ds;
+    std::string named;
+  };
+  const std::vector<Case> cases{
+      {rows().zip({GeneratorDataset(RangeSource{40}, {"other"}, {.seed = 4})}).batch(4), "zip or concat"},
+      {rows().concat({rows()}).batch(4), "zip or concat"},
+      {rows().filter(keeps).shuffle(4).batch(4), "a shuffle buffer over a filter"},
+      {rows().shuffle(4).shuffle(4).batch(4), "a shuffle buffer over another shuffle buffer"},
+      {rows().batch(2).shuffle(4), "a shuffle buffer over a batch stage"},
+      {rows().take(30).take(20).take(10).batch(2).repeat(2), "more than 4 take, batch, shuffle and repeat stages"},
+  };
+  for (const auto& c : cases) {
+    const Position position = after_one_output(c.ds);
+    EXPECT_FALSE(position.cut) << c.named;
+    const std::string message = invalid_argument([&] { c.ds.iterate(kEpochs, position); });
+    EXPECT_NE(message.find(c.named), std::string::npos) << message;
+    EXPECT_NE(message.find("epoch's start"), std::string::npos) << message;
+    EXPECT_EQ(read_all(c.ds.iterate(kEpochs, Position{1, 0})).size() * 2, read_all(c.ds.iterate(kEpochs)).size())
+        << c.named << ": an epoch's start can still be resumed at";
+  }
+}
+
+TEST(ResumeJumpTest, AStateThatDoesNotFitThePipelineIsAnError) {
+  auto ds = GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = false}).shuffle(5).batch(4);
+  const Position position = after_one_output(ds);
+  ASSERT_TRUE(position.cut);
+  Position fewer = position;
+  fewer.cut->counts.pop_back();
+  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, fewer); }).find("another pipeline"), std::string::npos);
+  Position unread = position;
+  unread.cut->shuffle->rows.back() = position.cut->rows;
+  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, unread); }).find("not read by then"), std::string::npos);
+  auto unshuffled = GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = false}).take(40).batch(4);
+  EXPECT_NE(invalid_argument([&] { unshuffled.iterate(kEpochs, position); }).find("another pipeline"),
+            std::string::npos);
+}
+
+TEST(ResumeJumpTest, AnEpochsStartIgnoresAStaleStagesState) {
+  auto ds = GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = false}).shuffle(5).batch(4);
+  Position position = after_one_output(ds);
+  ASSERT_TRUE(position.cut);
+  position.epoch = 1;
+  position.outputs = 0;
+  auto reference = read_all(ds.iterate(kEpochs));
+  EXPECT_EQ(read_all(ds.iterate(kEpochs, position)),
+            std::vector<std::int64_t>(reference.begin() + 40, reference.end()));
 }
 
 TEST(ResumeSignatureTest, NamesTheStagesAndTellsPipelinesApart) {

@@ -134,18 +134,136 @@ def test_a_state_from_another_pipeline_or_seed_is_an_error():
         random_access().create_tuple_iterator().load_state_dict({"epoch": 0})
 
 
-def test_mid_epoch_behind_a_filter_is_an_error_naming_it_and_an_epoch_start_is_not():
+# -- stages whose outputs are not a fixed number of source rows: resumed from the stages' state ---
+
+
+def kept(label):
+    return label % 3 != 1
+
+
+def even_rows_numbered(images, labels, batch_info):
+    """A per_batch_map that changes the number of rows and marks them with the batch's number."""
+    rows = [(image, label + 1000 * (batch_info.get_batch_num() + 1)) for image, label in zip(images, labels)
+            if label % 2 == 0] or [(images[0], labels[0])]
+    return [image for image, _ in rows], [np.int64(label) for _, label in rows]
+
+
+def source(workers=1, processes=False, shuffle=True):
+    return ds.GeneratorDataset(NoisyImages() if processes else Images(), ["image", "label"], shuffle=shuffle,
+                               num_parallel_workers=workers, python_multiprocessing=processes)
+
+
+def crops(data):
+    return data.map([vision.RandomCrop(6, padding=1), vision.RandomHorizontalFlip(0.5)], ["image"])
+
+
+STATEFUL = {
+    "filter": lambda w, p: crops(source(w, p)).filter(kept, ["label"]).batch(3),
+    "shuffle buffer over random access": lambda w, p: crops(source(w, p, shuffle=False)).shuffle(6).batch(BATCH),
+    "shuffle buffer over an iterable": lambda w, p: crops(
+        ds.GeneratorDataset(lambda: images(ROWS), ["image", "label"]).shuffle(5)).batch(BATCH),
+    "take and skip": lambda w, p: crops(source(w, p)).skip(2).take(15).batch(BATCH),
+    "repeat": lambda w, p: crops(source(w, p)).batch(BATCH).repeat(2),
+    "per_batch_map": lambda w, p: crops(source(w, p)).batch(BATCH, per_batch_map=even_rows_numbered),
+    "all together": lambda w, p: crops(source(w, p, shuffle=False).shuffle(8)).filter(kept, ["label"]).take(
+        12).batch(3, per_batch_map=even_rows_numbered).repeat(2),
+}
+
+
+def check_resumes_after_every_output(make):
+    reference = read(make().create_tuple_iterator(num_epochs=EPOCHS))
+    first_epoch = len(list(make().create_tuple_iterator(num_epochs=1)))
+    assert 2 < first_epoch < len(reference)
+    for k in range(len(reference) + 1):  # 0, mid-epoch, exactly at the epoch's end, ...
+        outputs, state = resumed(make, k)
+        assert outputs == reference, f"resumed after {k} outputs"
+        assert (state["cut"] is not None) == (state["outputs"] > 0)
+        assert len(json.dumps(state)) < 1000  # small: counts, and a shuffle buffer's rows
+    outputs, state = resumed(make, first_epoch, through_end=True)
+    assert (state["epoch"], state["outputs"], state["cut"]) == (1, 0, None)
+    assert outputs == reference
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("name", list(STATEFUL))
+def test_stateful_stages_resume_bit_identically_after_every_output(name, workers):
+    check_resumes_after_every_output(lambda: STATEFUL[name](workers, False))
+
+
+@pytest.mark.parametrize("name", ["filter", "take and skip", "per_batch_map"])
+def test_stateful_stages_resume_bit_identically_with_worker_processes(name):
     def make():
-        return ds.GeneratorDataset(Images(), ["image", "label"], shuffle=True).filter(
-            lambda label: label % 2 == 0, ["label"]).batch(2)
+        return STATEFUL[name](2, True)
+
+    reference = read(make().create_tuple_iterator(num_epochs=EPOCHS))
+    for k in (1, 6):  # worker pools are slow to start: two positions, one per epoch
+        outputs, _ = resumed(make, k)
+        assert outputs == reference, f"resumed after {k} outputs"
+
+
+def test_a_shuffle_buffer_is_refilled_with_its_own_rows_only():
+    counting = CountingImages()
+    def make():
+        return ds.GeneratorDataset(counting, ["image", "label"], shuffle=False).shuffle(5).batch(BATCH)
+
+    first = make().create_tuple_iterator(num_epochs=1)
+    head = read(first, limit=2)
+    state = json.loads(json.dumps(first.state_dict()))
+    first.stop()
+    assert len(state["cut"]["shuffle"]["rows"]) == 4  # 12 rows read, 8 out
+    assert state["cut"]["rows"] == 12
+    counting.reads = 0
+    second = make().create_tuple_iterator(num_epochs=1)
+    second.load_state_dict(state)
+    rest = read(second)
+    assert len(head) + len(rest) == ROWS // BATCH
+    assert counting.reads == ROWS - 2 * BATCH  # the 4 it held and the 8 after them, each once
+
+
+def test_a_mid_epoch_state_without_the_stages_state_is_an_error_naming_the_stage():
+    def make():
+        return ds.GeneratorDataset(Images(), ["image", "label"], shuffle=True).filter(kept, ["label"]).batch(2)
 
     reference = read(make().create_tuple_iterator(num_epochs=EPOCHS))
     state = make().create_tuple_iterator(num_epochs=EPOCHS).state_dict()
     with pytest.raises(ValueError, match="filter"):
-        make().create_tuple_iterator(num_epochs=EPOCHS).load_state_dict({**state, "outputs": 1})
+        make().create_tuple_iterator(num_epochs=EPOCHS).load_state_dict({**state, "outputs": 1, "cut": None})
     resumed_iterator = make().create_tuple_iterator(num_epochs=EPOCHS)
     resumed_iterator.load_state_dict({**state, "epoch": 1, "outputs": 0})
     assert read(resumed_iterator) == reference[len(reference) // 2:]
+
+
+@pytest.mark.parametrize("make,stage", [
+    (lambda: source().filter(kept, ["label"]).shuffle(4).batch(2), "a shuffle buffer over a filter"),
+    (lambda: source().shuffle(4).shuffle(4).batch(2), "a shuffle buffer over another shuffle buffer"),
+    (lambda: source(2, True, shuffle=False).shuffle(4).batch(2), "source read in fixed blocks"),
+    (lambda: ds.zip([source().project(["image"]), source().project(["label"])]).batch(2), "zip or concat"),
+    (lambda: source().concat(source()).batch(2), "zip or concat"),
+])
+def test_pipelines_that_cannot_resume_mid_epoch_say_which_stage_and_resume_at_an_epoch_start(make, stage):
+    first = make().create_tuple_iterator(num_epochs=EPOCHS)
+    reference = read(make().create_tuple_iterator(num_epochs=EPOCHS))
+    read(first, limit=1)
+    state = json.loads(json.dumps(first.state_dict()))
+    first.stop()
+    assert state["outputs"] == 1 and state["cut"] is None
+    with pytest.raises(ValueError, match=stage):
+        make().create_tuple_iterator(num_epochs=EPOCHS).load_state_dict(state)
+    at_epoch_start = make().create_tuple_iterator(num_epochs=EPOCHS)
+    at_epoch_start.load_state_dict({**state, "epoch": 1, "outputs": 0})
+    assert read(at_epoch_start) == reference[len(reference) // 2:]
+
+
+def test_a_stages_state_that_does_not_fit_is_an_error():
+    make = STATEFUL["shuffle buffer over random access"]
+    first = make(1, False).create_tuple_iterator(num_epochs=EPOCHS)
+    read(first, limit=1)
+    state = json.loads(json.dumps(first.state_dict()))
+    first.stop()
+    with pytest.raises(ValueError, match="not a conveyor iterator state"):
+        make(1, False).create_tuple_iterator().load_state_dict({**state, "cut": {"rows": "twelve"}})
+    with pytest.raises(ValueError, match="another pipeline"):
+        make(1, False).create_tuple_iterator().load_state_dict({**state, "cut": {**state["cut"], "counts": [1]}})
 
 
 # -- conveyor.torch.DataLoader ---------------------------------------------------------------------

@@ -19,6 +19,45 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A Cut as plain Python values, None for none: {"rows": int, "counts": [int],
+// "shuffle": None or {"rows": [int], "rng": [int] * 4}}.
+py::object cut_to_python(const std::optional<Cut>& cut) {
+  if (!cut) return py::none();
+  py::dict out;
+  out["rows"] = cut->rows;
+  out["counts"] = py::cast(cut->counts);
+  if (cut->shuffle) {
+    py::dict shuffle;
+    shuffle["rows"] = py::cast(cut->shuffle->rows);
+    shuffle["rng"] = py::cast(std::vector<std::uint64_t>(cut->shuffle->rng.begin(), cut->shuffle->rng.end()));
+    out["shuffle"] = shuffle;
+  } else {
+    out["shuffle"] = py::none();
+  }
+  return out;
+}
+
+// The Cut cut_to_python made; ValueError for anything else.
+std::optional<Cut> cut_from_python(const py::object& value) {
+  if (value.is_none()) return std::nullopt;
+  try {
+    auto in = value.cast<py::dict>();
+    Cut cut;
+    cut.rows = in["rows"].cast<std::uint64_t>();
+    cut.counts = in["counts"].cast<std::vector<std::uint64_t>>();
+    if (py::object shuffle = in["shuffle"]; !shuffle.is_none()) {
+      auto rng = shuffle["rng"].cast<std::vector<std::uint64_t>>();
+      if (rng.size() != 4) throw py::cast_error("rng");
+      cut.shuffle = ShuffleState{shuffle["rows"].cast<std::vector<std::uint64_t>>(), {rng[0], rng[1], rng[2], rng[3]}};
+    }
+    return cut;
+  } catch (const py::cast_error&) {
+  } catch (const py::error_already_set&) {
+  }
+  throw py::value_error("not a conveyor iterator state: its 'cut' is not {'rows': int, 'counts': [int], 'shuffle': "
+                        "None or {'rows': [int], 'rng': [4 ints]}}");
+}
+
 // A running pipeline as Python holds it. Calls share it through a shared_ptr, so that close()
 // on one thread cannot free it under a next() waiting on another; whoever lets go last joins
 // the pipeline's threads, always with the GIL released (they may need it to finish a call).
@@ -77,6 +116,11 @@ class PythonIterator {
   std::pair<std::uint64_t, std::uint64_t> position() {
     if (iterator_) last_position_ = iterator_->position();
     return {last_position_.epoch, last_position_.outputs};
+  }
+  // The stages' state at position(), as JSON-serializable Python values (see cut_to_python).
+  py::object cut() {
+    if (iterator_) last_position_ = iterator_->position();
+    return cut_to_python(last_position_.cut);
   }
 
   py::list stats() const {
@@ -186,6 +230,9 @@ void register_dataset(py::module_& m) {
       .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")
       .def_property_readonly("position", &PythonIterator::position,
                              "(epoch, outputs read of it); (next epoch, 0) after an epoch's end.")
+      .def_property_readonly("cut", &PythonIterator::cut,
+                             "The stages' state at position, as plain values (None at an epoch's start, or for "
+                             "a pipeline that records none): see conveyor::Cut.")
       .def("stats", &PythonIterator::stats, "Per-stage counters, upstream first.");
 
   py::class_<Dataset>(m, "Dataset")
@@ -249,11 +296,15 @@ void register_dataset(py::module_& m) {
       .def_property_readonly("signature", &Dataset::signature)
       .def(
           "iterate",
-          [](const Dataset& d, std::int64_t num_epochs, std::uint64_t start_epoch, std::uint64_t start_outputs) {
-            return std::make_unique<PythonIterator>(d.iterate(num_epochs, Position{start_epoch, start_outputs}));
+          [](const Dataset& d, std::int64_t num_epochs, std::uint64_t start_epoch, std::uint64_t start_outputs,
+             const py::object& cut) {
+            Position start{start_epoch, start_outputs, cut_from_python(cut)};
+            return std::make_unique<PythonIterator>(d.iterate(num_epochs, std::move(start)));
           },
           py::arg("num_epochs") = 1, py::arg("start_epoch") = 0, py::arg("start_outputs") = 0,
-          "Starts the pipeline at (start_epoch, start_outputs): see conveyor::Position.");
+          py::arg("cut") = py::none(),
+          "Starts the pipeline at (start_epoch, start_outputs), with the stages' state `cut` (from "
+          "Iterator.cut) when given: see conveyor::Position.");
 
   m.def(
       "generator_dataset",

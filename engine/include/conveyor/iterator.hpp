@@ -59,7 +59,10 @@ class Iterator {
   std::uint64_t epoch() const;
   /// Where the reader is: the epoch and the outputs of it read so far, or the next epoch and 0
   /// once the end of an epoch has been read (next_in_epoch() returned nullopt, or next() went
-  /// past it). Dataset::iterate(num_epochs, position()) continues from here. Reader's thread.
+  /// past it), and in the middle of an epoch the stages' state after the last output (its Cut;
+  /// unset for pipelines that record none, see Dataset::iterate). Dataset::iterate(num_epochs,
+  /// position()) continues from here. Computing a shuffle buffer's contents costs up to one
+  /// step per row read since the last call. Reader's thread.
   Position position() const;
 
   /// Counters of every stage so far (see stats.hpp), upstream first.

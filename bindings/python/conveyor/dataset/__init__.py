@@ -343,6 +343,7 @@ class TupleIterator:
         self._output_numpy = output_numpy
         self._core, self._num_epochs = dataset._core, num_epochs
         self._start = dataset._start_position()
+        self._start_cut: Optional[Dict[str, Any]] = None  # the stages' state there (load_state_dict)
         self._seed = config.get_seed()
         # Started by the first read, so that load_state_dict() can choose where.
         self._running: Optional[_core.Iterator] = None
@@ -361,7 +362,7 @@ class TupleIterator:
 
     def _read(self) -> Optional[list]:
         if self._running is None:
-            self._running = self._core.iterate(self._num_epochs, *self._start)
+            self._running = self._core.iterate(self._num_epochs, *self._start, self._start_cut)
         try:
             columns = self._running.next(self._timeout)
         except _core.PipelineError as error:
@@ -388,26 +389,37 @@ class TupleIterator:
 
     def state_dict(self) -> Dict[str, Any]:
         """Where this iterator is, as a small JSON-serializable dict: the epoch and the outputs
-        read of it (the next epoch and 0 after an epoch's end), the seed, and the pipeline's
-        signature. load_state_dict() on an iterator of the same pipeline continues from there."""
-        epoch, outputs = self._start if self._running is None else self._running.position
+        read of it (the next epoch and 0 after an epoch's end), the seed, the pipeline's
+        signature and, in the middle of an epoch, ``cut``: where the stages stand (the source
+        rows read, a count per take, batch, shuffle buffer and repeat stage, and what a shuffle
+        buffer holds: its rows' source positions and its generator's state). load_state_dict()
+        on an iterator of the same pipeline continues from there."""
+        if self._running is None:
+            (epoch, outputs), cut = self._start, self._start_cut
+        else:
+            (epoch, outputs), cut = self._running.position, self._running.cut
         return {"format": _STATE_FORMAT, "pipeline": self._core.signature, "seed": self._seed, "epoch": epoch,
-                "outputs": outputs}
+                "outputs": outputs, "cut": cut}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Continues from ``state`` (from state_dict()): the outputs from here on are
         bit-identical to those an uninterrupted run gives after that point, shuffles and random
-        ops included, with any worker count. A random-access source jumps straight to the
-        position; an iterable one reads and drops the rows before it. A pipeline already
-        started is stopped and started again there. Raises ValueError when the state comes from
-        another pipeline or seed, or when the position is mid-epoch behind a stage that cannot
-        jump (filter, shuffle buffer, take/skip, repeat, zip/concat, per_batch_map)."""
+        ops included, with any worker count, through filter, take, skip, repeat, per_batch_map
+        and a shuffle buffer too. A random-access source jumps straight to the position (and
+        reads a shuffle buffer's rows again by index); an iterable one is read from its start up
+        to the position, the rows before it dropped but those a shuffle buffer held. A pipeline
+        already started is stopped and started again there. Raises ValueError when the state
+        comes from another pipeline or seed, or when it is mid-epoch in a pipeline that cannot
+        resume there (zip or concat; a shuffle buffer over a filter, batch, take, skip, repeat,
+        another shuffle buffer, or a source read by worker processes; more than 4 take, batch,
+        shuffle and repeat stages), naming the stage."""
         check_state(state, self._core.signature, self._seed)
         self.stop()
         self._running = None
         self._start = (int(state["epoch"]), int(state["outputs"]))
+        self._start_cut = state.get("cut")
         # Started now, so that a position the pipeline cannot reach fails here, not at a read.
-        self._running = self._core.iterate(self._num_epochs, *self._start)
+        self._running = self._core.iterate(self._num_epochs, *self._start, self._start_cut)
 
 
 _STATE_FORMAT = "conveyor.iterator/1"

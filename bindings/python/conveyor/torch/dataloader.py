@@ -256,7 +256,8 @@ class _Pipeline:
         if self.iterator is not None:
             state = self.iterator.state_dict()
             if (state["epoch"], state["outputs"]) != (epoch, outputs):
-                self.iterator.load_state_dict({**state, "epoch": epoch, "outputs": outputs})
+                # Located from the outputs alone: the loader's pipeline is a source and a batch stage.
+                self.iterator.load_state_dict({**state, "epoch": epoch, "outputs": outputs, "cut": None})
         self.current = self._outputs(epoch, outputs, batches)
         return self.current
 

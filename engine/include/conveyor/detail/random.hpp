@@ -7,6 +7,7 @@
 /// libstdc++, libc++ and MSVC. Everything here is fully specified (splitmix64, xoshiro256**,
 /// Lemire's bounded draw, Fisher–Yates), so a seed gives the same numbers on every machine.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -45,6 +46,15 @@ class Rng {
       word = finalize(seed);
     }
   }
+
+  /// A generator that continues from `state` (from state()).
+  static Rng from_state(const std::array<std::uint64_t, 4>& state) noexcept {
+    Rng rng(0);
+    for (std::size_t i = 0; i < state.size(); ++i) rng.state_[i] = state[i];
+    return rng;
+  }
+  /// The whole state: from_state(state()) continues this generator's sequence.
+  std::array<std::uint64_t, 4> state() const noexcept { return {state_[0], state_[1], state_[2], state_[3]}; }
 
   /// The next 64 uniformly distributed bits.
   std::uint64_t next() noexcept {
