@@ -101,6 +101,19 @@ class WrongLength:
         return np.arange(self.data, dtype=np.int64)[index]
 
 
+class IterableWrongLength:
+    """Iterable: yields ``data`` rows 0 .. data-1, while __len__ says ``claims``."""
+
+    def __init__(self, data: int, claims: int):
+        self.data, self.claims = data, claims
+
+    def __len__(self):
+        return self.claims
+
+    def __iter__(self):
+        return (np.int64(i) for i in range(self.data))
+
+
 class Huge:
     """Row i is ``elements`` uint8 zeros, as a view of one zero (no memory behind it)."""
 
@@ -359,6 +372,14 @@ def len_shorter_than_the_data(mode):
     assert read(source(mode, WrongLength(data=12, claims=10))) == list(range(10))
 
 
+def iterable_len_wrong(mode):
+    # An iterable source is read to its end: its real length counts, not what __len__ says.
+    for data, claims in [(10, 12), (12, 10)]:
+        pipeline = source(mode, IterableWrongLength(data, claims))
+        assert read(pipeline) == list(range(data))
+        assert pipeline.get_dataset_size() == data
+
+
 def wrong_column_count(count: int) -> Callable[[str], None]:
     def scenario(mode):
         data = source(mode, Returns(tuple(np.int64(c) for c in range(count)), columns=2), ["a", "b"])
@@ -402,6 +423,7 @@ FAULTS = [
     Fault("corrupt image", corrupt_image),
     Fault("__len__ longer than the data", len_longer_than_the_data),
     Fault("__len__ shorter than the data", len_shorter_than_the_data),
+    Fault("__len__ of an iterable source wrong", iterable_len_wrong, modes=(THREADS,)),
     Fault("row with too many columns", wrong_column_count(3)),
     Fault("row with too few columns", wrong_column_count(1)),
     Fault("rows of inconsistent dtype", inconsistent_dtype),
