@@ -3,16 +3,21 @@
 
 1. Epochs: the ``jpeg-aug`` and ``py-small`` workloads of ``conveyor-bench`` (their conveyor
    pipelines at num_parallel_workers=2), ``--epochs`` epochs each, one fresh iterator per epoch
-   as the benchmark reads them. The process's resident memory (VmRSS) is sampled after each
-   epoch; the slope of a least-squares line through the samples after the first epoch (which
-   fills the pools and caches) is reported in KiB per epoch.
+   as the benchmark reads them. After each epoch the script samples the process's resident
+   memory (VmRSS) and the bytes glibc's malloc has handed out and not had back (mallinfo2: the
+   heap in use, which free memory that malloc keeps, or fragments, does not blur); the slope of
+   a least-squares line through each series after the first epoch (which fills the pools and
+   caches) is reported in KiB per epoch. A jpeg-aug batch is 38.5 MB, and how much of the
+   memory freed with one malloc keeps moves RSS by megabytes from epoch to epoch: the heap in
+   use is the figure a leak shows in.
 2. Churn: ``--iterators`` iterators created, read for one batch and destroyed mid-epoch, taken
    in turn from those two pipelines and from py-small's source in worker processes
    (python_multiprocessing=True). Open file descriptors (/proc/self/fd), /dev/shm entries and
    threads (/proc/self/task) are counted after a warm-up round and again at the end.
 
-Exits 1 when an RSS slope exceeds ``--max-rss-slope`` KiB/epoch or when descriptors, /dev/shm
-entries or threads grew during the churn; prints every figure either way.
+Exits 1 when an RSS slope exceeds ``--max-rss-slope`` KiB/epoch, a heap-in-use slope exceeds
+``--max-heap-slope``, or descriptors, /dev/shm entries or threads grew during the churn; prints
+every figure either way.
 
     nice python3 bench/soak.py                     # 50 epochs, 1,000 iterators
     python3 bench/soak.py --epochs 3 --iterators 30 --samples 512 --images 64   # a smoke run
@@ -21,13 +26,14 @@ entries or threads grew during the churn; prints every figure either way.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import itertools
 import json
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import conveyor.dataset as ds
 from conveyor.bench import images, jpeg_aug, py_small
@@ -38,8 +44,10 @@ WORKERS = 2
 #: Samples of the py-small source read in worker processes during the churn (each worker holds
 #: a copy: the full 100,000 would be 1.2 GB apiece).
 PROCESS_SAMPLES = 4096
-#: RSS may wobble by allocator noise; a leak of one small buffer per batch is far above this.
-DEFAULT_MAX_SLOPE_KIB = 64.0
+#: RSS wobbles by megabytes (see above): 50 epochs of that noise give slopes of tens of KiB.
+DEFAULT_MAX_SLOPE_KIB = 256.0
+#: The heap in use does not wobble: 16 KiB/epoch is 16 bytes a sample of jpeg-aug.
+DEFAULT_MAX_HEAP_SLOPE_KIB = 16.0
 #: A joined thread may take a moment to leave the kernel's count.
 SETTLE_S = 2.0
 
@@ -50,6 +58,24 @@ def rss_kib() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS: line in /proc/self/status")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def heap_in_use_kib() -> Optional[int]:
+    """Bytes malloc has handed out and not had back, over every arena and mmapped chunk (glibc
+    2.33 or later); None elsewhere."""
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return (info.uordblks + info.hblkhd) // 1024
 
 
 def open_fds() -> int:
@@ -96,16 +122,19 @@ def conveyor_epoch(workload: Workload) -> Callable[[], int]:
 
 
 def soak_epochs(name: str, epoch: Callable[[], int], epochs: int, expected: int) -> Dict[str, object]:
-    samples = []
+    rss, heap = [], []
     start = time.monotonic()
     for number in range(epochs):
         read = epoch()
         if read != expected:
             raise RuntimeError(f"{name}: epoch {number} read {read} samples, expected {expected}")
         gc.collect()
-        samples.append(rss_kib())
+        rss.append(rss_kib())
+        heap.append(heap_in_use_kib())
+    heap_slope = None if None in heap else round(slope(heap[1:]), 2)
     return {"workload": name, "epochs": epochs, "seconds": round(time.monotonic() - start, 1),
-            "rss_kib": samples, "rss_slope_kib_per_epoch": round(slope(samples[1:]), 2)}
+            "rss_kib": rss, "rss_slope_kib_per_epoch": round(slope(rss[1:]), 2),
+            "heap_in_use_kib": heap, "heap_slope_kib_per_epoch": heap_slope}
 
 
 def counts() -> Dict[str, int]:
@@ -153,6 +182,8 @@ def main(argv: Sequence[str] = None) -> int:
     parser.add_argument("--images", type=int, default=1000, help="generated JPEGs for jpeg-aug")
     parser.add_argument("--max-rss-slope", type=float, default=DEFAULT_MAX_SLOPE_KIB,
                         help=f"largest RSS slope allowed, KiB/epoch (default {DEFAULT_MAX_SLOPE_KIB:g})")
+    parser.add_argument("--max-heap-slope", type=float, default=DEFAULT_MAX_HEAP_SLOPE_KIB,
+                        help=f"largest heap-in-use slope allowed, KiB/epoch (default {DEFAULT_MAX_HEAP_SLOPE_KIB:g})")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args(argv)
     if args.epochs < 2 or args.iterators < 4:
@@ -162,18 +193,24 @@ def main(argv: Sequence[str] = None) -> int:
     jpeg = jpeg_aug.build(images.generate(args.images))
     print(f"# soak: {args.epochs} epochs each at num_parallel_workers={WORKERS}, then {args.iterators} iterators; "
           f"pid {os.getpid()}", flush=True)
-    report: Dict[str, object] = {"epochs": [], "max_rss_slope_kib_per_epoch": args.max_rss_slope}
+    report: Dict[str, object] = {"epochs": [], "max_rss_slope_kib_per_epoch": args.max_rss_slope,
+                                 "max_heap_slope_kib_per_epoch": args.max_heap_slope}
     failures = []
     for workload in (jpeg, small):
         figures = soak_epochs(workload.name, conveyor_epoch(workload), args.epochs, workload.samples_per_epoch)
         report["epochs"].append(figures)
-        rss = figures["rss_kib"]
+        rss, heap, heap_slope = figures["rss_kib"], figures["heap_in_use_kib"], figures["heap_slope_kib_per_epoch"]
         print(f"{workload.name}: {args.epochs} epochs in {figures['seconds']} s; RSS after epoch 1 {rss[0] / 1024:.1f} "
-              f"MiB, after the last {rss[-1] / 1024:.1f} MiB; slope after the first "
-              f"{figures['rss_slope_kib_per_epoch']:+.2f} KiB/epoch", flush=True)
+              f"MiB, after the last {rss[-1] / 1024:.1f} MiB, slope after the first "
+              f"{figures['rss_slope_kib_per_epoch']:+.2f} KiB/epoch; heap in use "
+              + ("unknown" if heap_slope is None else
+                 f"{heap[0] / 1024:.1f} -> {heap[-1] / 1024:.1f} MiB, slope {heap_slope:+.2f} KiB/epoch"), flush=True)
         if figures["rss_slope_kib_per_epoch"] > args.max_rss_slope:
             failures.append(f"{workload.name}: RSS grows {figures['rss_slope_kib_per_epoch']:.2f} KiB/epoch "
                             f"(bound {args.max_rss_slope:g})")
+        if heap_slope is not None and heap_slope > args.max_heap_slope:
+            failures.append(f"{workload.name}: the heap in use grows {heap_slope:.2f} KiB/epoch "
+                            f"(bound {args.max_heap_slope:g})")
 
     # py-small's rows read in worker processes: their shared-memory slots and pipes churn too.
     in_processes = ds.GeneratorDataset(py_small.SmallImages(PROCESS_SAMPLES), ["image", "label"], shuffle=True,

@@ -28,14 +28,14 @@ def script():
 
 
 def test_a_tiny_soak_runs_and_reports_every_figure(tmp_path):
-    # Three epochs measure the warm-up more than a leak: the slope bound is the real soak's.
+    # Three epochs measure the warm-up more than a leak: the slope bounds are the real soak's.
     out = tmp_path / "soak.json"
-    result = soak(*TINY, "--max-rss-slope", "1e9", "--json", str(out))
+    result = soak(*TINY, "--max-rss-slope", "1e9", "--max-heap-slope", "1e9", "--json", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "soak: pass" in result.stdout
     report = json.loads(out.read_text())
     assert [e["workload"] for e in report["epochs"]] == ["jpeg-aug", "py-small"]
-    assert all(len(e["rss_kib"]) == 3 for e in report["epochs"])
+    assert all(len(e["rss_kib"]) == len(e["heap_in_use_kib"]) == 3 for e in report["epochs"])
     churn = report["churn"]
     assert churn["iterators"] == 12
     assert set(churn["before"]) == set(churn["after"]) == {"fds", "shm", "threads"}
