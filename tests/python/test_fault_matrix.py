@@ -397,6 +397,9 @@ def inconsistent_dtype(mode):
 
 @dataclass(frozen=True)
 class Fault:
+    """A row: ``scenario(mode)`` causes the fault and asserts what the user sees, in each of
+    ``modes``, within ``limit_s`` seconds (the watchdog's 30 s for ``main_thread`` ones)."""
+
     name: str
     scenario: Callable[[str], None]
     modes: Tuple[str, ...] = (THREADS, PROCESSES)
