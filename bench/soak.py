@@ -9,7 +9,8 @@
    a least-squares line through each series after the first epoch (which fills the pools and
    caches) is reported in KiB per epoch. A jpeg-aug batch is 38.5 MB, and how much of the
    memory freed with one malloc keeps moves RSS by megabytes from epoch to epoch: the heap in
-   use is the figure a leak shows in.
+   use is the figure a leak shows in. (malloc's only: buffers from another allocator, such as
+   oneTBB's scalable allocator, show in RSS alone.)
 2. Churn: ``--iterators`` iterators created, read for one batch and destroyed mid-epoch, taken
    in turn from those two pipelines and from py-small's source in worker processes
    (python_multiprocessing=True). Open file descriptors (/proc/self/fd), /dev/shm entries and
