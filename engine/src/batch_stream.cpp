@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <utility>
+
+#include <unistd.h>
 
 #include <oneapi/tbb/parallel_for.h>
 
@@ -34,6 +37,26 @@ void fill(const Tensor& t, double value) {
       if (value != 0) throw std::invalid_argument("padding float16 with a non-zero value is not supported");
       return fill_with<std::uint16_t>(t, 0);
   }
+}
+
+// A batch that cannot be allocated, saying what it needed. A std::bad_alloc, so that the Python
+// bindings raise MemoryError for it.
+class BatchAllocationError : public std::bad_alloc {
+ public:
+  explicit BatchAllocationError(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+// Whether `nbytes` is more than this machine's physical memory. Checked before allocating
+// rather than left to operator new, whose failure depends on the overcommit policy (and which
+// sanitizers' allocators turn into an abort).
+bool beyond_physical_memory(std::size_t nbytes) {
+  if (nbytes < (std::size_t{1} << 30)) return false;  // the query costs a system call
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 && nbytes / static_cast<std::size_t>(page) > static_cast<std::size_t>(pages);
 }
 
 // The shape every row of a padded column is padded to.
@@ -202,9 +225,27 @@ Tensor BatchStream::write_slots(const std::vector<Sample>& rows, const SlotWrite
 Tensor BatchStream::allocate(DType dtype, const Shape& row_shape, std::size_t rows) const {
   Shape shape{static_cast<std::int64_t>(rows)};
   shape.insert(shape.end(), row_shape.begin(), row_shape.end());
+  auto what = [&] {
+    return "a batch of " + std::to_string(rows) + " rows of " + std::string(name(dtype)) + " " + to_string(row_shape);
+  };
+  // Rows may be views much larger than their memory (a broadcast scalar), so the product can
+  // overflow: a wrapped size would allocate too little and the copy would write past it.
   std::size_t nbytes = itemsize(dtype);
-  for (auto extent : shape) nbytes *= static_cast<std::size_t>(extent);
-  auto owner = pool_->acquire(nbytes);
+  bool overflow = false;
+  for (auto extent : shape) overflow |= __builtin_mul_overflow(nbytes, static_cast<std::size_t>(extent), &nbytes);
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    nbytes = 0;
+    overflow = false;
+  }
+  if (overflow) throw BatchAllocationError(what() + " needs more bytes than memory can address");
+  auto needs = [&] { return what() + " needs " + std::to_string(nbytes) + " bytes"; };
+  if (beyond_physical_memory(nbytes)) throw BatchAllocationError(needs() + ", more than this machine's memory");
+  std::shared_ptr<void> owner;
+  try {
+    owner = pool_->acquire(nbytes);
+  } catch (const std::bad_alloc&) {
+    throw BatchAllocationError(needs() + ", which could not be allocated");
+  }
   return Tensor::from_memory(owner.get(), dtype, std::move(shape), {}, owner);
 }
 

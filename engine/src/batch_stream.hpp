@@ -45,7 +45,8 @@ class BatchStream final : public Stream {
   std::vector<Sample> map_batch(std::vector<Sample> rows, std::uint64_t batch) const;
   Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
   Tensor write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const;
-  /// A pooled, contiguous batch of `rows` rows of `row_shape`.
+  /// A pooled, contiguous batch of `rows` rows of `row_shape`; throws a std::bad_alloc saying
+  /// what it needed when its size overflows or the memory is refused.
   Tensor allocate(DType dtype, const Shape& row_shape, std::size_t rows) const;
   /// Runs fill(i) for every row i, on the arena's workers when the batch is `nbytes` >= 1 MiB.
   void for_each_row(std::size_t rows, std::size_t nbytes, const std::function<void(std::size_t)>& fill) const;

@@ -104,6 +104,40 @@ TEST(BatchCollationTest, MismatchedShapesNameColumnBatchAndBothShapes) {
   }
 }
 
+// Rows of `extent` uint8 that take one byte of memory: views of a single zero, every stride 0.
+std::shared_ptr<Source> broadcast_rows(std::int64_t extent) {
+  return function_source(4, [extent](std::size_t) {
+    auto zero = Tensor::zeros(DType::u8, {1});
+    return Row{Tensor::from_memory(zero.data(), DType::u8, {extent}, {0}, zero.owner())};
+  });
+}
+
+class BatchTooLargeTest : public ::testing::TestWithParam<std::tuple<std::int64_t, std::int64_t, std::string>> {};
+
+TEST_P(BatchTooLargeTest, IsABadAllocNamingTheBatchAndWhatItNeeded) {
+  auto [row_extent, pad_extent, says] = GetParam();
+  BatchOptions options;
+  if (pad_extent) options.pad_info["x"] = PadInfo{{pad_extent}, 0};
+  auto it = GeneratorDataset(broadcast_rows(row_extent), {"x"}, {.shuffle = false}).batch(4, false, options).iterate();
+  try {
+    it.next();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.stage(), "batch");
+    EXPECT_EQ(e.batch(), 0u);
+    std::string what = e.what();
+    EXPECT_NE(what.find("a batch of 4 rows of uint8"), std::string::npos) << what;
+    EXPECT_NE(what.find(says), std::string::npos) << what;
+    EXPECT_THROW(std::rethrow_exception(e.cause()), std::bad_alloc);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sizes, BatchTooLargeTest,
+    ::testing::Values(std::make_tuple(std::int64_t{1} << 61, 0, "needs 9223372036854775808 bytes, more than"),
+                      std::make_tuple(std::int64_t{1} << 62, 0, "needs more bytes than memory can address"),
+                      std::make_tuple(1, std::int64_t{1} << 62, "needs more bytes than memory can address")));
+
 TEST(BatchCollationTest, PadsColumnsGivenPadInfoToTheLargestRow) {
   auto source = function_source(3, [](std::size_t i) {
     auto t = Tensor::empty(DType::i32, {static_cast<std::int64_t>(i + 1)});

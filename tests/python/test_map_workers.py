@@ -4,8 +4,6 @@ this process. Functions live at module level: workers unpickle them by name."""
 
 import os
 import random
-import signal
-import time
 
 import numpy as np
 import pytest
@@ -33,18 +31,6 @@ def add_one_in_place(image):
 
 def noisy(image):
     return image + np.float32(np.random.random()) + np.float32(random.random())
-
-
-def fails_at_9(image, label):
-    if label == 9:
-        raise KeyError(f"label {label} is cursed")
-    return image, label
-
-
-def dies_at_7(image, label):
-    if label == 7:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return image, label
 
 
 def mapped(fn, workers=2, multiprocessing=True, columns=("image",), outputs=None, epochs=1):
@@ -91,24 +77,6 @@ def test_native_ops_around_python_functions_give_what_threads_give():
     processes, threads = run(True), run(False)
     assert processes[5].dtype == np.float32
     assert all(np.array_equal(a, b) for a, b in zip(processes, threads))
-
-
-def test_an_exception_keeps_its_type_and_message_and_names_the_map_and_the_sample():
-    with pytest.raises(KeyError) as info:
-        mapped(fails_at_9, columns=("image", "label"))
-    assert "label 9 is cursed" in str(info.value)
-    assert info.value.stage == "map[0]" and info.value.sample == 9
-    notes = "".join(getattr(info.value.__cause__, "__notes__", []))
-    assert "in conveyor worker" in notes and "fails_at_9" in notes and "raise KeyError" in notes
-
-
-def test_a_dead_worker_is_an_error_naming_it_and_the_sample():
-    start = time.monotonic()
-    with pytest.raises(Exception) as info:
-        mapped(dies_at_7, columns=("image", "label"))
-    assert time.monotonic() - start < 10
-    message = str(info.value)
-    assert "killed by signal SIGKILL" in message and "sample 7" in message and "pid" in message
 
 
 def test_a_function_that_cannot_be_pickled_is_a_clear_error():

@@ -1,6 +1,8 @@
 """GeneratorDataset(python_multiprocessing=True): __getitem__ in worker processes, rows through
-shared memory, per-sample seeding, and every fault an error that names the worker and the
-sample, never a hang or a leak. Sources live at module level: workers unpickle them by name."""
+shared memory, per-sample seeding, and faults of the pool itself (unpicklable sources, exit and
+cleanup, refused slots) as errors that name the worker and the sample, never a hang or a leak;
+exceptions, deaths and Ctrl-C in workers are rows of test_fault_matrix.py. Sources live at
+module level: workers unpickle them by name."""
 
 import gc
 import os
@@ -8,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import numpy as np
@@ -47,35 +48,6 @@ class Growing:
 
     def __getitem__(self, index):
         return np.full((index + 1, 40_000), index, dtype=np.float32)
-
-
-class FailsAt:
-    def __init__(self, bad, how):
-        self.bad, self.how = bad, how
-
-    def __len__(self):
-        return 16
-
-    def __getitem__(self, index):
-        if index == self.bad:
-            if self.how == "raise":
-                raise KeyError(f"no sample {index} here")
-            if self.how == "kill":
-                os.kill(os.getpid(), signal.SIGKILL)
-            if self.how == "exit":
-                os._exit(3)
-        return np.int64(index)
-
-
-class Sleepy:
-    """Row i after 50 ms."""
-
-    def __len__(self):
-        return 32
-
-    def __getitem__(self, index):
-        time.sleep(0.05)
-        return np.int64(index)
 
 
 class RefusedSlot:
@@ -175,31 +147,6 @@ def test_an_unpicklable_source_is_a_clear_error_naming_it():
     assert len(rows(ds.GeneratorDataset(Local(), ["x"], num_parallel_workers=2, python_multiprocessing=False))[0]) == 4
 
 
-def test_an_exception_in_a_worker_keeps_its_type_message_and_traceback():
-    data = ds.GeneratorDataset(FailsAt(9, "raise"), ["x"], shuffle=False, num_parallel_workers=2)
-    with pytest.raises(KeyError) as info:
-        rows(data)
-    message = str(info.value)
-    assert "no sample 9 here" in message and "sample 9" in message
-    assert info.value.stage == "source" and info.value.sample == 9
-    notes = "".join(getattr(info.value.__cause__, "__notes__", []))
-    assert "in conveyor worker" in notes and "__getitem__" in notes and "raise KeyError" in notes
-
-
-@pytest.mark.parametrize("how, says", [("kill", "killed by signal SIGKILL"), ("exit", "exited with status 3")])
-def test_a_dead_worker_is_an_error_naming_it_and_the_next_epoch_works(how, says):
-    data = ds.GeneratorDataset(FailsAt(7, how), ["x"], shuffle=False, num_parallel_workers=2)
-    data_source_pids(data)  # started: the time below is the fault's alone
-    start = time.monotonic()
-    with pytest.raises(Exception) as info:
-        rows(data)
-    assert time.monotonic() - start < 5
-    message = str(info.value)
-    assert "conveyor worker" in message and "pid" in message and says in message and "sample 7" in message
-    # The dead worker was replaced: a pipeline over a source without the fault runs.
-    assert len(rows(ds.GeneratorDataset(FailsAt(-1, how), ["x"], num_parallel_workers=2))[0]) == 16
-
-
 def shm_entries():
     return set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
 
@@ -243,29 +190,6 @@ def test_workers_exit_when_the_process_that_owns_them_is_killed(tmp_path):
         assert wait_until(lambda: not any(alive(pid) for pid in pids), seconds=10)
     finally:
         child.kill()
-
-
-def test_ctrl_c_interrupts_next_and_leaves_the_workers_working():
-    data = ds.GeneratorDataset(Sleepy(), ["x"], shuffle=False, num_parallel_workers=2)
-    pids = data_source_pids(data)
-    iterator = data.batch(16).create_tuple_iterator(output_numpy=True, num_epochs=1)
-
-    def ctrl_c():  # a terminal sends SIGINT to the whole process group
-        for pid in pids:
-            os.kill(pid, signal.SIGINT)
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-
-    timer = threading.Timer(0.2, ctrl_c)
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            next(iterator)  # a batch of 16 rows takes 0.4 s
-    finally:
-        timer.cancel()
-        timer.join()
-    iterator.stop()
-    assert all(alive(pid) for pid in pids)
-    assert [len(batch[0]) for batch in rows(data.batch(16))[0]] == [16, 16]
 
 
 def test_a_slot_the_system_refuses_is_an_error_saying_what_was_needed_and_what_is_available():

@@ -1,6 +1,7 @@
 // Datasets and iterators. The GIL is released whenever the engine may wait (next(), teardown,
 // output_shapes) and taken by the engine only to call Python.
 #include <chrono>
+#include <new>
 
 #include <pybind11/stl.h>
 
@@ -157,7 +158,8 @@ class PythonIterator {
 };
 
 // Raises conveyor._core.PipelineError for a conveyor::Error, with the stage, the sample and the
-// original Python exception (when Python raised it) as attributes.
+// original Python exception (when Python raised it) as attributes. A std::bad_alloc cause
+// becomes a MemoryError original, so that the user sees MemoryError (conveyor._errors).
 void raise_pipeline_error(const Error& error) {
   py::object original = py::none();
   if (error.cause()) {
@@ -166,6 +168,8 @@ void raise_pipeline_error(const Error& error) {
     } catch (const py::error_already_set& e) {
       original = e.value();
       if (e.trace()) PyException_SetTraceback(original.ptr(), e.trace().ptr());
+    } catch (const std::bad_alloc& e) {
+      original = py::reinterpret_borrow<py::object>(PyExc_MemoryError)(e.what());
     } catch (...) {
     }
   }

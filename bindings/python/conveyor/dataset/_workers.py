@@ -116,6 +116,13 @@ class _WorkerSlots:
             self.free.remove(slot)
             return slot, None
         capacity = 1 << max(size - 1, 4095).bit_length()  # a power of two, at least one page
+        available = _available_bytes()
+        if available is not None and capacity > available:
+            # Refused here: fallocate on a memfd takes pages until the OOM killer steps in, and
+            # the pages belong to no process's RSS, so it may kill the parent instead.
+            raise MemoryError(
+                f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes, "
+                f"more than the memory available; {_available_memory()}")
         fd = os.memfd_create(f"conveyor-worker{self.worker_id}", os.MFD_CLOEXEC)
         try:
             os.posix_fallocate(fd, 0, capacity)  # fail here, clearly, rather than SIGBUS on write
@@ -128,15 +135,21 @@ class _WorkerSlots:
         return len(self.maps) - 1, fd
 
 
-def _available_memory() -> str:
+def _available_bytes() -> Optional[int]:
+    """MemAvailable from /proc/meminfo, in bytes; None where it cannot be read."""
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
-                    return "available memory: " + line.split(":", 1)[1].strip()
-    except OSError:
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
         pass
-    return "available memory unknown"
+    return None
+
+
+def _available_memory() -> str:
+    available = _available_bytes()
+    return "available memory unknown" if available is None else f"available memory: {available // 1024} kB"
 
 
 def _column_array(value: Any, position: int) -> np.ndarray:
