@@ -13,20 +13,19 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/relwithdebinfo"
 ctest --test-dir "$build" --output-on-failure --timeout 300
 
-consumer="$build/consumer"
-rm -rf "$consumer"
-cmake -S "$root/samples/stream_demo" -B "$consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$build/install" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
-cmake --build "$consumer" -j2 >/dev/null
-"$consumer/stream_demo" --rows 20000 --epochs 1
-
-# The C++ trainer sample, built the same way; it exits non-zero unless its loss falls.
-trainer="$build/cpp_trainer"
-rm -rf "$trainer"
-cmake -S "$root/samples/cpp_trainer" -B "$trainer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$build/install" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
-cmake --build "$trainer" -j2 >/dev/null
-"$trainer/cpp_trainer" --rows 4000 --epochs 3
+# A sample that consumes the installed package with find_package: configured, built with
+# warnings as errors, and run with `args`.
+run_sample() {
+  local name=$1
+  shift
+  rm -rf "$build/$name"
+  cmake -S "$root/samples/$name" -B "$build/$name" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$build/install" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
+  cmake --build "$build/$name" -j2 >/dev/null
+  "$build/$name/$name" "$@"
+}
+run_sample stream_demo --rows 20000 --epochs 1
+run_sample cpp_trainer --rows 4000 --epochs 3  # exits non-zero unless its loss falls
 
 python=${PYTHON:-python3}
 "$python" -m pip install --no-build-isolation -q "$root"

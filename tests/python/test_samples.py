@@ -3,11 +3,10 @@ promise, so none of them rots. Each runs in a fresh interpreter, killed after LI
 
 from __future__ import annotations
 
-import io
 import re
+import runpy
 import subprocess
 import sys
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +55,16 @@ def test_image_pipeline_writes_a_grid_of_the_first_batch_and_the_profile(tmp_pat
 @pytest.mark.time_limit(LIMIT_S + 10)
 def test_mindspore_migration_prints_what_the_mindspore_example_prints(tmp_path):
     out = run_sample("mindspore_migration.py", cwd=tmp_path).stdout
-    # The example's rows, mapped (data * 2) and batched in twos by hand, printed as it prints them.
-    np.random.seed(58)
+    assert out == "(2, 2) (2, 1)\n(2, 2) (2, 1)\n"  # two full batches: drop_remainder leaves the fifth row out
+
+
+def test_mindspore_migration_doubles_the_data_and_keeps_the_labels_in_order():
+    example = runpy.run_path(str(SAMPLES / "mindspore_migration.py"), run_name="faq_example")
+    np.random.seed(58)  # MindSpore's result: the seeded samples in order, data doubled
     data, label = np.random.sample((5, 2)), np.random.sample((5, 1))
-    expected = io.StringIO()
-    with redirect_stdout(expected):
-        for start in (0, 2):  # drop_remainder: the fifth row is left out
-            print(data[start:start + 2] * 2, label[start:start + 2])
-    assert out == expected.getvalue()
+    got = [(d.copy(), l.copy()) for d, l in example["dataset"].create_tuple_iterator(output_numpy=True, num_epochs=1)]
+    assert len(got) == 2
+    for start, (batch_data, batch_label) in zip((0, 2), got):
+        assert batch_data.dtype == np.float64 and batch_label.dtype == np.float64
+        np.testing.assert_array_equal(batch_data, data[start:start + 2] * 2)
+        np.testing.assert_array_equal(batch_label, label[start:start + 2])
