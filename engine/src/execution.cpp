@@ -1,6 +1,7 @@
 #include "execution.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "compile.hpp"
 #include "resume.hpp"
@@ -17,6 +18,11 @@ Execution::Execution(const Node& root, std::int64_t num_epochs, Position start)
       start_(start),
       position_(start) {
   if (num_epochs >= 0) epochs_ = static_cast<std::uint64_t>(num_epochs);
+  // A replaced sample copies the last good one before it, which a resumed pipeline has not read.
+  if (start.outputs > 0 && config_.error_samples_mode == ErrorSamplesMode::replace)
+    throw std::invalid_argument("conveyor: cannot resume in the middle of an epoch with error_samples_mode "
+                                "'replace' (a replaced sample copies one read before the position); resume at an "
+                                "epoch's start (outputs = 0), or use 'raise' or 'skip'");
   Start plan = plan_start(root, start);
   recorder_.emplace(root, config_.seed, plan);
   Compiler compiler(arena_, config_, std::move(plan));

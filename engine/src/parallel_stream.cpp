@@ -28,6 +28,7 @@ ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& ar
       wanted_epoch_(first_epoch),
       policy_(errors),
       discard_(discard),
+      discard_epoch_(first_epoch),
       epoch_(first_epoch) {}
 
 ParallelStream::~ParallelStream() {
@@ -192,6 +193,9 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
 
 void ParallelStream::begin_epoch(std::uint64_t epoch) {
   epoch_ = epoch;
+  // The rows to drop are those of the first epoch's resumed chunk; a position past that
+  // epoch's last row leaves them unread there, and the next epoch starts whole.
+  if (epoch != discard_epoch_) discard_ = 0;
   wanted_epoch_.store(epoch, std::memory_order_relaxed);
   epoch_over_ = false;
   if (current_ && current_->epoch < epoch) current_.reset();

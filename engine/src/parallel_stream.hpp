@@ -89,6 +89,7 @@ class ParallelStream final : public Stream {
   ChunkPtr current_;
   ErrorPolicy policy_;
   std::uint64_t discard_;  // consumer side
+  std::uint64_t discard_epoch_;  // the epoch whose rows discard_ counts
   std::size_t position_ = 0;
   std::uint64_t epoch_ = 0;
   bool epoch_over_ = false;

@@ -3,8 +3,11 @@
 // signature that keeps a position with its pipeline.
 #include "resume.hpp"
 
+#include <algorithm>
+#include <array>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace conveyor::detail {
 namespace {
@@ -181,6 +184,14 @@ Start plan_start(const Node& root, const Position& position) {
       if (row >= cut.rows)
         throw std::invalid_argument("conveyor: the position's shuffle buffer holds row " + std::to_string(row) +
                                     ", not read by then (" + std::to_string(cut.rows) + " rows)");
+    std::vector<std::uint64_t> sorted = cut.shuffle->rows;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+      throw std::invalid_argument("conveyor: the position's shuffle buffer holds a row twice");
+    // The one state the generator never leaves: every draw would be 0, and picking a row below
+    // a bound that is not a power of two would never end.
+    if (cut.shuffle->rng == std::array<std::uint64_t, 4>{})
+      throw std::invalid_argument("conveyor: the position's shuffle generator state is all zeros");
     start.replay = cut.shuffle->rows;
   }
   start.rows = cut.rows;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <numeric>
 
 #include <conveyor/detail/random.hpp>
 
@@ -310,9 +311,51 @@ TEST(ResumeJumpTest, AStateThatDoesNotFitThePipelineIsAnError) {
   Position unread = position;
   unread.cut->shuffle->rows.back() = position.cut->rows;
   EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, unread); }).find("not read by then"), std::string::npos);
+  Position twice = position;
+  twice.cut->shuffle->rows.back() = position.cut->shuffle->rows.front();
+  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, twice); }).find("a row twice"), std::string::npos);
+  Position stuck = position;  // the generator's fixed point: every pick would spin
+  stuck.cut->shuffle->rng = {};
+  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, stuck); }).find("all zeros"), std::string::npos);
   auto unshuffled = GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = false}).take(40).batch(4);
   EXPECT_NE(invalid_argument([&] { unshuffled.iterate(kEpochs, position); }).find("another pipeline"),
             std::string::npos);
+}
+
+TEST(ResumeJumpTest, MidEpochWithReplacedSamplesIsAnError) {
+  const Config saved = config();
+  Config c = saved;
+  c.error_samples_mode = ErrorSamplesMode::replace;
+  set_config(c);
+  auto ds = GeneratorDataset(RangeSource{40}, {"index"}, {.shuffle = false}).batch(4);
+  const std::string message = invalid_argument([&] { ds.iterate(kEpochs, Position{0, 1}); });
+  EXPECT_EQ(read_all(ds.iterate(kEpochs, Position{1, 0})).size(), 40u);  // an epoch's start still works
+  set_config(saved);
+  EXPECT_NE(message.find("replace"), std::string::npos) << message;
+}
+
+// Rows by fixed chunks of 16, as a source of worker processes reads them.
+class Chunked final : public Source {
+ public:
+  explicit Chunked(std::size_t n) : n_(n) {}
+  std::optional<std::size_t> size() const override { return n_; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t index) const override { return {Tensor::scalar(static_cast<std::int64_t>(index))}; }
+  std::size_t fetch_block() const noexcept override { return 16; }
+  void reset() override {}
+  std::optional<Row> next() override { return std::nullopt; }
+
+ private:
+  std::size_t n_;
+};
+
+TEST(ResumeJumpTest, APositionAfterAShortLastBatchStartsTheNextEpochWhole) {
+  // 95 rows in batches of 10: after the 10th (short) batch the position's row count, 100, lies
+  // past the epoch, and not on a chunk's start.
+  auto ds = GeneratorDataset(std::make_shared<Chunked>(95), {"index"}, {.shuffle = false}).batch(10);
+  std::vector<std::int64_t> epoch(95);
+  std::iota(epoch.begin(), epoch.end(), 0);
+  EXPECT_EQ(read_all(ds.iterate(2, Position{0, 10})), epoch);
 }
 
 TEST(ResumeJumpTest, AnEpochsStartIgnoresAStaleStagesState) {

@@ -264,6 +264,23 @@ def test_a_stages_state_that_does_not_fit_is_an_error():
         make(1, False).create_tuple_iterator().load_state_dict({**state, "cut": {"rows": "twelve"}})
     with pytest.raises(ValueError, match="another pipeline"):
         make(1, False).create_tuple_iterator().load_state_dict({**state, "cut": {**state["cut"], "counts": [1]}})
+    with pytest.raises(ValueError, match="not a count"):
+        make(1, False).create_tuple_iterator().load_state_dict({**state, "epoch": -1})
+    stuck = {**state["cut"], "shuffle": {**state["cut"]["shuffle"], "rng": [0, 0, 0, 0]}}
+    with pytest.raises(ValueError, match="all zeros"):
+        make(1, False).create_tuple_iterator().load_state_dict({**state, "cut": stuck})
+
+
+def test_a_refused_state_leaves_the_iterator_where_it_was():
+    make = STATEFUL["shuffle buffer over random access"]
+    reference = read(make(1, False).create_tuple_iterator(num_epochs=EPOCHS))
+    iterator = make(1, False).create_tuple_iterator(num_epochs=EPOCHS)
+    head = read(iterator, limit=2)
+    state = iterator.state_dict()
+    with pytest.raises(ValueError, match="another pipeline"):
+        iterator.load_state_dict({**state, "cut": {**state["cut"], "counts": [1]}})
+    assert iterator.state_dict() == state
+    assert head + read(iterator) == reference
 
 
 # -- conveyor.torch.DataLoader ---------------------------------------------------------------------

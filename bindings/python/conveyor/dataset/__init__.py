@@ -414,15 +414,23 @@ class TupleIterator:
         another shuffle buffer, or a source read by worker processes; more than 4 take, batch,
         shuffle and repeat stages), naming the stage."""
         check_state(state, self._core.signature, self._seed)
+        start, cut = (_count(state, "epoch"), _count(state, "outputs")), state.get("cut")
+        # Started before the running pipeline is stopped: a position the pipeline cannot reach
+        # fails here, not at a read, and leaves this iterator where it was.
+        resumed = self._core.iterate(self._num_epochs, *start, cut)
         self.stop()
-        self._running = None
-        self._start = (int(state["epoch"]), int(state["outputs"]))
-        self._start_cut = state.get("cut")
-        # Started now, so that a position the pipeline cannot reach fails here, not at a read.
-        self._running = self._core.iterate(self._num_epochs, *self._start, self._start_cut)
+        self._running, self._start, self._start_cut = resumed, start, cut
 
 
 _STATE_FORMAT = "conveyor.iterator/1"
+
+
+def _count(state: Dict[str, Any], key: str) -> int:
+    """``state[key]``, which must be a non-negative int (ValueError otherwise)."""
+    value = state.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"the state's {key!r} is {value!r}, not a count (an int >= 0)")
+    return value
 
 
 def check_state(state: Any, signature: str, seed: int) -> None:
