@@ -142,12 +142,14 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       auto sampler = make_sampler(op->options, config_.seed);
       // A source that wants fixed chunks gets them (see Source::fetch_block).
       const std::size_t block = op->source->fetch_block();
-      // A resumed chunk is read whole (its source may seed per chunk), its head dropped. (Such a
-      // source replays no shuffle buffer: see blocks_cut.)
-      const std::uint64_t discard = block ? start_.rows % block : 0;
+      // A resumed chunk is read whole (its source may seed per chunk), and so are those of a
+      // resumed shuffle buffer's rows. The rows before the position are dropped: by the shuffle
+      // buffer when there is one (it keeps those it held), else by the parallel stream.
+      const std::uint64_t head = block ? start_.rows % block : 0;
+      const std::uint64_t discard = start_.replay.empty() ? head : 0;
       stream = std::make_unique<ParallelStream>(
           std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_,
-                                          start_.rows - discard, start_.replay),
+                                          start_.rows - head, start_.replay, block),
           arena_, block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_, discard);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {

@@ -64,13 +64,8 @@ const Node* shuffle_of(const Node& root) {
 // The stage a shuffle buffer cannot be resumed over, named, or nullptr for one it can.
 const char* blocks_shuffle(const Node& node) {
   if (std::holds_alternative<MapOp>(node.op) || std::holds_alternative<ProjectOp>(node.op) ||
-      std::holds_alternative<RenameOp>(node.op))
+      std::holds_alternative<RenameOp>(node.op) || std::holds_alternative<SourceOp>(node.op))
     return nullptr;
-  if (auto* source = std::get_if<SourceOp>(&node.op))
-    return source->source->random_access() && source->source->fetch_block()
-               ? "a shuffle buffer over a source read in fixed blocks (python_multiprocessing worker processes): its "
-                 "rows cannot be read again one by one"
-               : nullptr;
   if (std::holds_alternative<FilterOp>(node.op))
     return "a shuffle buffer over a filter (what it holds is known only by reading): filter after the shuffle";
   if (std::holds_alternative<ShuffleOp>(node.op)) return "a shuffle buffer over another shuffle buffer";
@@ -184,10 +179,11 @@ Start plan_start(const Node& root, const Position& position) {
       if (row >= cut.rows)
         throw std::invalid_argument("conveyor: the position's shuffle buffer holds row " + std::to_string(row) +
                                     ", not read by then (" + std::to_string(cut.rows) + " rows)");
-    std::vector<std::uint64_t> sorted = cut.shuffle->rows;
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-      throw std::invalid_argument("conveyor: the position's shuffle buffer holds a row twice");
+    std::vector<std::uint64_t> rows = cut.shuffle->rows;
+    std::sort(rows.begin(), rows.end());
+    if (auto twice = std::adjacent_find(rows.begin(), rows.end()); twice != rows.end())
+      throw std::invalid_argument("conveyor: the position's shuffle buffer holds row " + std::to_string(*twice) +
+                                  " twice");
     // The one state the generator never leaves: every draw would be 0, and picking a row below
     // a bound that is not a power of two would never end.
     if (cut.shuffle->rng == std::array<std::uint64_t, 4>{})

@@ -5,7 +5,8 @@
 // each stateful stage (take, batch, shuffle buffer, repeat) as it left that stage. The stamp of
 // the last output read, turned into a Cut, says where every stage stood after it; a pipeline
 // started at that Cut seeks its source to the row after it, sets each stage's count, and reads
-// a shuffle buffer's rows again (by index for a random-access source) before going on.
+// a shuffle buffer's rows again (by index for a random-access source, in the whole chunks it
+// read them in for a source with a fetch_block) before going on.
 
 #include <cstdint>
 #include <optional>
@@ -42,8 +43,8 @@ struct Start {
 Start plan_start(const Node& root, const Position& position);
 
 /// Why `root` cannot record where its stages stand in the middle of an epoch (zip or concat,
-/// a shuffle buffer over anything but map, project and rename stages and a source read row by
-/// row, too many stateful stages), or nullptr when it can.
+/// a shuffle buffer over anything but map, project and rename stages and a source, too many
+/// stateful stages), or nullptr when it can.
 const char* blocks_cut(const Node& root);
 
 /// The stamp slot of stateful node `node` (take, batch, shuffle, repeat): 1 + the stateful

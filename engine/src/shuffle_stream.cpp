@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace conveyor::detail {
@@ -32,24 +33,37 @@ void ShuffleStream::begin_epoch(std::uint64_t epoch) {
   emitted_ = 0;
   last_read_ = Stamp{};
   in_order_ = true;
+  drop_through_ = 0;
   if (!resume_ || epoch != first_epoch_) return;
-  // The child yields the buffered rows first, in buffer order (see resume.hpp).
+  // The child yields the buffered rows before any row after resume.rows, in buffer order or,
+  // from whole chunks, in the chunks' order among rows that were not buffered (see ShuffleResume).
   const ShuffleResume resume = *std::exchange(resume_, std::nullopt);
-  for (std::uint64_t row : resume.state.rows) {
+  std::unordered_map<std::uint64_t, std::size_t> place;  // a buffered row's place in the buffer
+  for (std::size_t i = 0; i < resume.state.rows.size(); ++i) place.emplace(resume.state.rows[i], i);
+  buffer_.resize(resume.state.rows.size());  // a place not filled yet holds a stamp of 0
+  for (std::size_t missing = buffer_.size(); missing > 0;) {
     auto sample = child_->next();
-    if (!sample || sample->stamp[0] != row + 1)
-      throw std::logic_error("conveyor: a resumed shuffle buffer did not get back row " + std::to_string(row));
-    buffer_.push_back(std::move(*sample));
+    if (!sample || sample->stamp[0] > resume.rows) {
+      auto lost = std::find_if(buffer_.begin(), buffer_.end(), [](const Sample& s) { return s.stamp[0] == 0; });
+      throw std::logic_error("conveyor: a resumed shuffle buffer did not get back row " +
+                             std::to_string(resume.state.rows[static_cast<std::size_t>(lost - buffer_.begin())]));
+    }
+    auto it = place.find(sample->stamp[0] - 1);
+    if (it == place.end()) continue;
+    buffer_[it->second] = std::move(*sample);
+    --missing;
   }
   rng_ = Rng::from_state(resume.state.rng);
   emitted_ = resume.emitted;
   last_read_[0] = resume.rows;
+  drop_through_ = resume.rows;
 }
 
 std::optional<Sample> ShuffleStream::next() {
   StageClock clock(*counters_);
   while (!child_over_ && buffer_.size() < buffer_size_) {
     if (auto sample = clock.pull(*child_)) {
+      if (sample->stamp[0] <= drop_through_) continue;
       in_order_ = in_order_ && sample->stamp[0] == last_read_[0] + 1;
       last_read_ = sample->stamp;
       buffer_.push_back(std::move(*sample));

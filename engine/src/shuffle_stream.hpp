@@ -27,7 +27,9 @@ T pick(std::vector<T>& buffer, Rng& rng) {
 }
 
 /// Where a resumed shuffle buffer starts: `emitted` rows out in the epoch, its child's rows read
-/// through the `rows`-th, holding `state` (whose rows the child yields first, in that order).
+/// through the `rows`-th, holding `state`. The child yields the rows of `state` first, then the
+/// rows after `rows`; a child reading whole chunks of a source (see SamplerStream) yields other
+/// rows before `rows` among them, and the buffer drops those.
 struct ShuffleResume {
   std::uint64_t emitted = 0;
   std::uint64_t rows = 0;
@@ -64,6 +66,8 @@ class ShuffleStream final : public Stream {
   std::uint64_t emitted_ = 0;
   Stamp last_read_{};
   bool in_order_ = true;
+  // In a resumed epoch, the child's rows through this one are dropped (word 0 of their stamp).
+  std::uint64_t drop_through_ = 0;
 };
 
 /// Follows a shuffle buffer that is fed rows 0, 1, 2, ... of its epoch, from its seed and the

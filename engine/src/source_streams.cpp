@@ -17,12 +17,14 @@ void check_columns(const Row& row, std::size_t columns) {
 }  // namespace
 
 SamplerStream::SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size,
-                             std::uint64_t first_epoch, std::uint64_t skip, std::vector<std::uint64_t> replay)
+                             std::uint64_t first_epoch, std::uint64_t skip, std::vector<std::uint64_t> replay,
+                             std::size_t block)
     : sampler_(std::move(sampler)),
       dataset_size_(dataset_size),
       first_epoch_(first_epoch),
       skip_(skip),
-      replay_(std::move(replay)) {}
+      replay_(std::move(replay)),
+      block_(block) {}
 
 void SamplerStream::begin_epoch(std::uint64_t epoch) {
   try {
@@ -30,18 +32,38 @@ void SamplerStream::begin_epoch(std::uint64_t epoch) {
   } catch (...) {
     throw wrap_current_exception("sampler", std::nullopt);
   }
-  position_ = epoch == first_epoch_ ? static_cast<std::size_t>(std::min<std::uint64_t>(skip_, indices_.size())) : 0;
-  replayed_ = epoch == first_epoch_ ? 0 : replay_.size();
-}
-
-std::optional<Sample> SamplerStream::next() {
-  Sample sample;
-  if (replayed_ < replay_.size()) {
-    const std::uint64_t position = replay_[replayed_++];
+  const bool first = epoch == first_epoch_;
+  position_ = first ? static_cast<std::size_t>(std::min<std::uint64_t>(skip_, indices_.size())) : 0;
+  replaying_.clear();
+  replayed_ = 0;
+  if (!first) return;
+  for (std::uint64_t position : replay_)
     if (position >= indices_.size())
       throw Error("sampler", std::nullopt,
                   "a resumed shuffle buffer holds position " + std::to_string(position) + " of an epoch of " +
                       std::to_string(indices_.size()));
+  if (!block_) {
+    replaying_ = replay_;
+    return;
+  }
+  // The chunks of the buffered positions before skip_, each read once: at most one chunk per
+  // buffered row, so a buffer of k rows costs at most k × block_ reads. They are whole (skip_
+  // is a multiple of block_), so the chunks after them start at multiples of block_ too.
+  std::vector<std::uint64_t> chunks;
+  for (std::uint64_t position : replay_)
+    if (position < skip_) chunks.push_back(position / block_);
+  std::sort(chunks.begin(), chunks.end());
+  chunks.erase(std::unique(chunks.begin(), chunks.end()), chunks.end());
+  for (std::uint64_t chunk : chunks) {
+    const std::uint64_t end = std::min<std::uint64_t>((chunk + 1) * block_, indices_.size());
+    for (std::uint64_t position = chunk * block_; position < end; ++position) replaying_.push_back(position);
+  }
+}
+
+std::optional<Sample> SamplerStream::next() {
+  Sample sample;
+  if (replayed_ < replaying_.size()) {
+    const std::uint64_t position = replaying_[replayed_++];
     sample.index = indices_[position];
     sample.stamp[0] = position + 1;
     return sample;

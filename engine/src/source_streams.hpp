@@ -16,10 +16,17 @@ namespace conveyor::detail {
 /// Yields samples with no row, only the index the sampler chose, stamped with its position in
 /// the epoch's order + 1: epoch e reads sampler.indices(size, sampler.epoch() + e). Epoch
 /// `first_epoch` yields the positions `replay` first, then starts at position `skip`.
+///
+/// With `block` set (a source that reads fixed chunks of that many positions, from multiples of
+/// it, and may seed per chunk: see Source::fetch_block), `skip` must be a multiple of it, and a
+/// position of `replay` comes in the whole chunk it lies in, so that its row is read as it was
+/// the first time: the chunks of those before `skip` first, each once, in the epoch's order;
+/// those from `skip` on come in the chunk read from `skip`. The reader drops the rows before the
+/// resumed position that `replay` does not name (see ShuffleStream).
 class SamplerStream final : public Stream {
  public:
   SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size, std::uint64_t first_epoch = 0,
-                std::uint64_t skip = 0, std::vector<std::uint64_t> replay = {});
+                std::uint64_t skip = 0, std::vector<std::uint64_t> replay = {}, std::size_t block = 0);
   void plan(std::optional<std::uint64_t>) override {}
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -33,6 +40,10 @@ class SamplerStream final : public Stream {
   std::uint64_t first_epoch_;
   std::uint64_t skip_;
   std::vector<std::uint64_t> replay_;
+  std::size_t block_;
+  // The positions yielded before `skip_` in the first epoch (replay_, or their whole chunks), and
+  // how many were.
+  std::vector<std::uint64_t> replaying_;
   std::size_t replayed_ = 0;
 };
 

@@ -1,11 +1,13 @@
 // Resuming at a Position: the outputs after it are those of an uninterrupted run, whatever the
 // stages (filter, shuffle buffer, take, skip, repeat, per_batch_map), the source (random access
-// or iterable) and the worker count; a random-access source is not read again before the
-// position; pipelines that cannot resume mid-epoch say which stage stands in the way.
+// or iterable, read row by row or in chunks seeded per chunk) and the worker count; a
+// random-access source is not read again before the position (but for whole chunks of a source
+// with a fetch_block); pipelines that cannot resume mid-epoch say which stage stands in the way.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <numeric>
+#include <set>
 
 #include <conveyor/detail/random.hpp>
 
@@ -31,6 +33,42 @@ Dataset with_noise(const Dataset& ds, std::size_t workers) {
 }
 
 bool keeps(const Row& row) { return row[0].item<std::int64_t>() % 3 != 1; }
+
+// Reads fixed chunks of 4 positions and seeds one generator per chunk from the epoch and the
+// chunk's indices, drawing each row's noise from it in order, as worker processes do: a row
+// read in another chunk (or alone) gets other noise. Row i is i * 1000 + its noise. Counts the
+// rows it reads.
+class ChunkSeeded final : public Source {
+ public:
+  static constexpr std::size_t kBlock = 4;
+  explicit ChunkSeeded(std::size_t n) : n_(n) {}
+  std::optional<std::size_t> size() const override { return n_; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
+  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
+                  std::span<std::exception_ptr>) const override {
+    *reads_ += indices.size();
+    std::uint64_t seed = detail::mix({epoch});
+    for (std::uint64_t index : indices) seed = detail::mix({seed, index});
+    detail::Rng rng(seed);
+    for (std::size_t i = 0; i < indices.size(); ++i)
+      rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i] * 1000 + rng.below(1000)))};
+  }
+  std::size_t fetch_block() const noexcept override { return kBlock; }
+  void reset() override {}
+  std::optional<Row> next() override { return std::nullopt; }
+  std::size_t reads() const { return reads_->load(); }
+
+ private:
+  std::size_t n_;
+  std::shared_ptr<std::atomic<std::size_t>> reads_ = std::make_shared<std::atomic<std::size_t>>(0);
+};
+
+// 38 shuffled rows read in chunks of 4 (the last of 2), through a shuffle buffer of 7.
+Dataset chunk_seeded_shuffle(const std::shared_ptr<ChunkSeeded>& source, std::size_t workers) {
+  GeneratorOptions options{.shuffle = true, .seed = 5, .num_parallel_workers = workers};
+  return with_noise(GeneratorDataset(source, {"index"}, options), workers).shuffle(7).batch(4);
+}
 
 // 40 shuffled rows with noise, in batches of 4: 10 batches an epoch.
 Dataset shuffled(std::size_t workers) {
@@ -130,6 +168,8 @@ std::vector<Stateful> stateful_pipelines() {
        [=](std::size_t w) { return with_noise(random_access(w, true), w).filter(keeps, {}, w).batch(3); }},
       {"ShuffleBufferOverRandomAccess",
        [=](std::size_t w) { return with_noise(random_access(w, false), w).shuffle(7).batch(4); }},
+      {"ShuffleBufferOverChunkSeededSource",
+       [=](std::size_t w) { return chunk_seeded_shuffle(std::make_shared<ChunkSeeded>(38), w); }},
       {"ShuffleBufferOverIterable",
        [=](std::size_t w) {
          return with_noise(GeneratorDataset(CountingStream{30}, {"index"}).shuffle(5), w).batch(4);
@@ -246,6 +286,32 @@ TEST(ResumeJumpTest, AShuffleBufferIsRefilledWithItsOwnRowsOnly) {
   EXPECT_EQ(source.calls->load(), 28u);  // the 4 it held and the 24 after them, each once
 }
 
+TEST(ResumeJumpTest, AShuffleBufferOverAChunkSeededSourceReadsEachChunkOfItsRowsOnce) {
+  auto source = std::make_shared<ChunkSeeded>(38);
+  const Dataset ds = chunk_seeded_shuffle(source, 2);
+  std::size_t earlier_chunks = 0;
+  for (std::size_t k : {1u, 4u, 7u, 9u}) {
+    const Position position = [&] {
+      Iterator first = ds.iterate(1);
+      for (std::size_t i = 0; i < k; ++i) EXPECT_TRUE(first.next());
+      return first.position();
+    }();
+    ASSERT_TRUE(position.cut && position.cut->shuffle) << "after " << k << " outputs";
+    // The chunk the position is in is read from its start; each other chunk holding a buffered
+    // row is read once, whole.
+    const std::uint64_t head = position.cut->rows / ChunkSeeded::kBlock * ChunkSeeded::kBlock;
+    std::set<std::uint64_t> chunks;
+    for (std::uint64_t row : position.cut->shuffle->rows)
+      if (row < head) chunks.insert(row / ChunkSeeded::kBlock);
+    const std::size_t before = source->reads();
+    EXPECT_EQ(read_all(ds.iterate(1, position)).size(), 38 - 4 * k);
+    EXPECT_EQ(source->reads() - before, chunks.size() * ChunkSeeded::kBlock + (38 - head))
+        << "after " << k << " outputs";
+    earlier_chunks += chunks.size();
+  }
+  EXPECT_GT(earlier_chunks, 0u) << "no position held a row of a chunk before its own";
+}
+
 TEST(ResumeJumpTest, AStartAfterTheLastEpochGivesNothing) {
   EXPECT_TRUE(read_all(shuffled(1).iterate(kEpochs, Position{2, 0})).empty());
 }
@@ -312,8 +378,8 @@ TEST(ResumeJumpTest, AStateThatDoesNotFitThePipelineIsAnError) {
   unread.cut->shuffle->rows.back() = position.cut->rows;
   EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, unread); }).find("not read by then"), std::string::npos);
   Position twice = position;
-  twice.cut->shuffle->rows.back() = position.cut->shuffle->rows.front();
-  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, twice); }).find("a row twice"), std::string::npos);
+  twice.cut->shuffle->rows.back() = twice.cut->shuffle->rows.front();
+  EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, twice); }).find("twice"), std::string::npos);
   Position stuck = position;  // the generator's fixed point: every pick would spin
   stuck.cut->shuffle->rng = {};
   EXPECT_NE(invalid_argument([&] { ds.iterate(kEpochs, stuck); }).find("all zeros"), std::string::npos);

@@ -165,15 +165,15 @@ class Dataset {
   ///
   /// A mid-epoch position from Iterator::position() carries its stages' state (a Cut): then
   /// filters, take, skip, repeat, per_batch_map and one shuffle buffer are resumed too, the
-  /// buffer's rows read again (by index from a random-access source; an iterable one is read
-  /// from its start up to the position, keeping them). Pipelines that record no Cut, and so
-  /// cannot resume mid-epoch: zip or concat; a shuffle buffer over anything but map, project and
-  /// rename stages and a source read row by row (not over a filter, another shuffle buffer, a
-  /// batch, take, skip or repeat, nor a source read in fixed blocks by worker processes); more
-  /// than 4 take, batch, shuffle and repeat stages. A mid-epoch position without a Cut is
-  /// located from its outputs, which only map, project, rename and batch stages allow. Throws
-  /// std::invalid_argument naming the stage that stands in the way, or when the Cut does not fit
-  /// the pipeline.
+  /// buffer's rows read again (by index from a random-access source, each in the whole chunk of
+  /// the sampler's order it was read in when the source has a Source::fetch_block; an iterable
+  /// one is read from its start up to the position, keeping them). Pipelines that record no
+  /// Cut, and so cannot resume mid-epoch: zip or concat; a shuffle buffer over anything but
+  /// map, project and rename stages and a source (not over a filter, another shuffle buffer, a
+  /// batch, take, skip or repeat); more than 4 take, batch, shuffle and repeat stages. A
+  /// mid-epoch position without a Cut is located from its outputs, which only map, project,
+  /// rename and batch stages allow. Throws std::invalid_argument naming the stage that stands in
+  /// the way, or when the Cut does not fit the pipeline.
   Iterator iterate(std::int64_t num_epochs, Position start) const;
   /// A text naming the pipeline's stages and their parameters, equal for pipelines built the
   /// same way: lets a saved Position be checked against the pipeline it is loaded into. Python

@@ -406,13 +406,14 @@ class TupleIterator:
         bit-identical to those an uninterrupted run gives after that point, shuffles and random
         ops included, with any worker count, through filter, take, skip, repeat, per_batch_map
         and a shuffle buffer too. A random-access source jumps straight to the position (and
-        reads a shuffle buffer's rows again by index); an iterable one is read from its start up
+        reads a shuffle buffer's rows again by index, each in its whole chunk of 16 when worker
+        processes read the source); an iterable one is read from its start up
         to the position, the rows before it dropped but those a shuffle buffer held. A pipeline
         already started is stopped and started again there. Raises ValueError when the state
         comes from another pipeline or seed, or when it is mid-epoch in a pipeline that cannot
-        resume there (zip or concat; a shuffle buffer over a filter, batch, take, skip, repeat,
-        another shuffle buffer, or a source read by worker processes; more than 4 take, batch,
-        shuffle and repeat stages), naming the stage."""
+        resume there (zip or concat; a shuffle buffer over a filter, batch, take, skip, repeat or
+        another shuffle buffer; more than 4 take, batch, shuffle and repeat stages), naming the
+        stage."""
         check_state(state, self._core.signature, self._seed)
         start, cut = (_count(state, "epoch"), _count(state, "outputs")), state.get("cut")
         # Started before the running pipeline is stopped: a position the pipeline cannot reach
