@@ -16,10 +16,8 @@ namespace py = pybind11;
 /// thread is a hand-over between threads whenever another thread holds it, which costs more
 /// than a small row's whole trip through the pipeline; queueing costs a lock. A source drains
 /// its queue each time it takes the GIL to read rows, so what waits is bounded by the rows in
-/// flight; and the first object queued asks the interpreter (Py_AddPendingCall) to drain the
-/// queue from its main thread, so that what a stopped pipeline let go of (rows in flight, a
-/// shuffle buffer) does not wait for the next read. Thread-safe; create with make_shared.
-class DeferredRelease : public std::enable_shared_from_this<DeferredRelease> {
+/// flight. Thread-safe.
+class DeferredRelease {
  public:
   DeferredRelease() = default;
   DeferredRelease(const DeferredRelease&) = delete;
@@ -39,7 +37,6 @@ class DeferredRelease : public std::enable_shared_from_this<DeferredRelease> {
 
   std::mutex mutex_;
   std::vector<PyObject*> queued_;
-  bool drain_asked_ = false;  // a pending call to drain() is with the interpreter
 };
 
 }  // namespace conveyor::python
