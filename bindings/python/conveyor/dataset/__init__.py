@@ -416,11 +416,16 @@ class TupleIterator:
         stage."""
         check_state(state, self._core.signature, self._seed)
         start, cut = (_count(state, "epoch"), _count(state, "outputs")), state.get("cut")
-        # Started before the running pipeline is stopped: a position the pipeline cannot reach
-        # fails here, not at a read, and leaves this iterator where it was.
-        resumed = self._core.iterate(self._num_epochs, *start, cut)
-        self.stop()
-        self._running, self._start, self._start_cut = resumed, start, cut
+        here = self.state_dict()
+        self.stop()  # first: a new pipeline would wait for the threads that user code holds
+        try:
+            # Started now, so that a position the pipeline cannot reach fails here, not at a read.
+            self._running = self._core.iterate(self._num_epochs, *start, cut)
+        except BaseException:
+            # Refused: the next read starts again where this iterator was.
+            self._running, self._start, self._start_cut = None, (here["epoch"], here["outputs"]), here["cut"]
+            raise
+        self._start, self._start_cut = start, cut
 
 
 _STATE_FORMAT = "conveyor.iterator/1"
