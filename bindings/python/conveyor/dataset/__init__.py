@@ -412,8 +412,8 @@ class TupleIterator:
         already started is stopped and started again there. Raises ValueError when the state
         comes from another pipeline or seed, or when it is mid-epoch in a pipeline that cannot
         resume there (zip or concat; a shuffle buffer over a filter, batch, take, skip, repeat or
-        another shuffle buffer; more than 4 take, batch, shuffle and repeat stages), naming the
-        stage."""
+        another shuffle buffer; more than 4 take, batch, shuffle and repeat stages; error samples
+        mode "replace"), naming the stage. A refused state leaves the iterator where it was."""
         check_state(state, self._core.signature, self._seed)
         start, cut = (_count(state, "epoch"), _count(state, "outputs")), state.get("cut")
         here = self.state_dict()
