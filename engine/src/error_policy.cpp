@@ -4,6 +4,7 @@
 #include "error_policy.hpp"
 
 #include <iostream>
+#include <string>
 
 #include "conveyor/error.hpp"
 
@@ -30,9 +31,15 @@ std::optional<Sample> ErrorPolicy::failed(const std::exception_ptr& error) {
       if (stage->name == e.stage()) ++stage->errors;
     if (!warned_) {
       warned_ = true;
-      std::cerr << "conveyor: " << (mode_ == ErrorSamplesMode::skip ? "skipping" : "replacing")
-                << " samples that fail (error_samples_mode), counted in the stage stats; the first: " << e.stage()
-                << " failed on sample " << *e.sample() << ": " << e.message() << std::endl;
+      // One write: a decoder on another thread may be printing its own complaint meanwhile, and
+      // pieces written one by one would interleave with it.
+      const std::string line = std::string("conveyor: ") +
+                               (mode_ == ErrorSamplesMode::skip ? "skipping" : "replacing") +
+                               " samples that fail (error_samples_mode), counted in the stage stats; the first: " +
+                               e.stage() + " failed on sample " + std::to_string(*e.sample()) + ": " + e.message() +
+                               "\n";
+      std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+      std::cerr.flush();
     }
   }
   if (mode_ == ErrorSamplesMode::skip) return std::nullopt;
