@@ -128,8 +128,7 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
   const std::uint64_t first_epoch = first_epoch_;
   if (auto* op = std::get_if<RepeatOp>(&node.op)) {
     auto passes = resume_count(node);
-    first_epoch_ = (op->count < 0 ? 0 : first_epoch_ * static_cast<std::uint64_t>(op->count)) +
-                   (passes ? passes->count : 0);
+    first_epoch_ = repeat_child_epoch(first_epoch_, op->count) + (passes ? passes->count : 0);
   }
   std::vector<std::unique_ptr<Stream>> children;
   for (const auto& child : node.children) children.push_back(compile(*child));

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "structure_streams.hpp"
+
 namespace conveyor::detail {
 namespace {
 
@@ -211,7 +213,7 @@ CutRecorder::CutRecorder(const Node& root, std::uint64_t seed, const Start& star
 }
 
 std::uint64_t CutRecorder::shuffle_epoch(std::uint64_t epoch, const Stamp& stamp) const {
-  for (auto [count, slot] : repeats_) epoch = (count < 0 ? 0 : epoch * static_cast<std::uint64_t>(count)) + stamp[slot];
+  for (auto [count, slot] : repeats_) epoch = repeat_child_epoch(epoch, count) + stamp[slot];
   return epoch;
 }
 

@@ -13,7 +13,7 @@ void RepeatStream::plan(std::optional<std::uint64_t> epochs) {
 
 void RepeatStream::begin_epoch(std::uint64_t epoch) {
   if (count_ == 0) return;
-  first_child_epoch_ = count_ < 0 ? 0 : epoch * static_cast<std::uint64_t>(count_);
+  first_child_epoch_ = repeat_child_epoch(epoch, count_);
   child_epoch_ = first_child_epoch_;
   if (resume_ && resume_->epoch == epoch) child_epoch_ += std::exchange(resume_, std::nullopt)->count;
   child_->begin_epoch(child_epoch_);

@@ -10,6 +10,12 @@
 
 namespace conveyor::detail {
 
+/// The child epoch that a repeat of `count` passes (< 0: forever) starts its epoch `epoch` with:
+/// its passes are the child's epochs, numbered on across its own.
+inline std::uint64_t repeat_child_epoch(std::uint64_t epoch, std::int64_t count) {
+  return count < 0 ? 0 : epoch * static_cast<std::uint64_t>(count);
+}
+
 /// Each epoch runs `count` epochs of the child (count*e .. count*e + count-1); count < 0: forever.
 /// Stamps rows with the passes completed in the epoch (slot `slot`); a resumed one starts with
 /// `resume.count` passes completed.

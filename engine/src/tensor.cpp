@@ -10,8 +10,6 @@
 namespace conveyor {
 namespace {
 
-std::shared_ptr<void> allocate_owned(std::size_t nbytes) { return detail::allocate_shared_aligned(nbytes); }
-
 // Copies the elements of `t` in C order, starting at `axis`, from `src` to `dst`; returns the
 // end of what was written. The innermost run of contiguous axes is one memcpy.
 std::byte* copy_axes(const Tensor& t, std::size_t axis, const std::byte* src, std::byte* dst,
@@ -66,7 +64,7 @@ Tensor Tensor::empty(DType dtype, Shape shape) {
   t.dtype_ = dtype;
   t.strides_ = contiguous_strides(shape, dtype);
   t.shape_ = std::move(shape);
-  t.owner_ = allocate_owned(t.nbytes());
+  t.owner_ = detail::allocate_shared_aligned(t.nbytes());
   t.data_ = static_cast<std::byte*>(t.owner_.get());
   return t;
 }

@@ -113,15 +113,11 @@ class PythonIterator {
 
   bool done() const { return !iterator_ || iterator_->done(); }
   std::uint64_t epoch() const { return iterator_ ? iterator_->epoch() : 0; }
-  // (epoch, outputs read of it): see Iterator::position. Kept after close().
-  std::pair<std::uint64_t, std::uint64_t> position() {
+  // (epoch, outputs read of it, the stages' state there as plain values): see
+  // Iterator::position and cut_to_python. One reading, so the three agree. Kept after close().
+  py::tuple state() {
     if (iterator_) last_position_ = iterator_->position();
-    return {last_position_.epoch, last_position_.outputs};
-  }
-  // The stages' state at position(), as JSON-serializable Python values (see cut_to_python).
-  py::object cut() {
-    if (iterator_) last_position_ = iterator_->position();
-    return cut_to_python(last_position_.cut);
+    return py::make_tuple(last_position_.epoch, last_position_.outputs, cut_to_python(last_position_.cut));
   }
 
   py::list stats() const {
@@ -232,11 +228,10 @@ void register_dataset(py::module_& m) {
       .def("close", &PythonIterator::close, "Stops the pipeline; thread-safe.")
       .def_property_readonly("done", &PythonIterator::done, "True once the last epoch has been read.")
       .def_property_readonly("epoch", &PythonIterator::epoch, "The epoch of the last output.")
-      .def_property_readonly("position", &PythonIterator::position,
-                             "(epoch, outputs read of it); (next epoch, 0) after an epoch's end.")
-      .def_property_readonly("cut", &PythonIterator::cut,
-                             "The stages' state at position, as plain values (None at an epoch's start, or for "
-                             "a pipeline that records none): see conveyor::Cut.")
+      .def_property_readonly("state", &PythonIterator::state,
+                             "(epoch, outputs read of it, cut): (next epoch, 0, None) after an epoch's end; cut, "
+                             "the stages' state there as plain values (None at an epoch's start, or for a pipeline "
+                             "that records none): see conveyor::Position and conveyor::Cut.")
       .def("stats", &PythonIterator::stats, "Per-stage counters, upstream first.");
 
   py::class_<Dataset>(m, "Dataset")

@@ -397,7 +397,7 @@ class TupleIterator:
         if self._running is None:
             (epoch, outputs), cut = self._start, self._start_cut
         else:
-            (epoch, outputs), cut = self._running.position, self._running.cut
+            epoch, outputs, cut = self._running.state
         return {"format": _STATE_FORMAT, "pipeline": self._core.signature, "seed": self._seed, "epoch": epoch,
                 "outputs": outputs, "cut": cut}
 

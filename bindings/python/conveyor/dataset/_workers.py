@@ -122,7 +122,7 @@ class _WorkerSlots:
             # the pages belong to no process's RSS, so it may kill the parent instead.
             raise MemoryError(
                 f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes, "
-                f"more than the memory available; {_available_memory()}")
+                f"more than the memory available; {_available_memory(available)}")
         fd = os.memfd_create(f"conveyor-worker{self.worker_id}", os.MFD_CLOEXEC)
         try:
             os.posix_fallocate(fd, 0, capacity)  # fail here, clearly, rather than SIGBUS on write
@@ -130,7 +130,7 @@ class _WorkerSlots:
             os.close(fd)
             raise MemoryError(
                 f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes "
-                f"and the system refused it ({error.strerror}); {_available_memory()}") from None
+                f"and the system refused it ({error.strerror}); {_available_memory(_available_bytes())}") from None
         self.maps.append(mmap.mmap(fd, capacity))
         return len(self.maps) - 1, fd
 
@@ -147,8 +147,8 @@ def _available_bytes() -> Optional[int]:
     return None
 
 
-def _available_memory() -> str:
-    available = _available_bytes()
+def _available_memory(available: Optional[int]) -> str:
+    """`available` (from _available_bytes()) in words."""
     return "available memory unknown" if available is None else f"available memory: {available // 1024} kB"
 
 
