@@ -79,7 +79,7 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
     if (!live.empty() && !abandoned()) {
       std::vector<std::exception_ptr> errors(live.size());
       try {
-        stage.apply_many(samples, chunk.epoch, errors);
+        stage.apply_many(samples, chunk.epoch, errors, stop_.get_token());
       } catch (...) {
         errors.assign(live.size(), std::current_exception());
       }
@@ -242,6 +242,7 @@ std::optional<Sample> ParallelStream::next() {
 
 void ParallelStream::cancel() noexcept {
   cancelled_ = true;
+  stop_.request_stop();
   credits_.close();
   done_.abort();
   head_->cancel();

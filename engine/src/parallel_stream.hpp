@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -28,12 +29,15 @@ namespace conveyor::detail {
 
 /// A row-wise stage: `apply` transforms one sample of an epoch in place (throws on failure,
 /// returns false to drop the sample); or, when set instead, `apply_many` transforms the live
-/// samples of a chunk at once, setting errors[i] for a sample that failed. Must be thread-safe:
-/// `workers` threads call it at once.
+/// samples of a chunk at once, setting errors[i] for a sample that failed (and may return early,
+/// samples untouched, once `stop` is requested: the pipeline is stopping). Must be thread-safe:
+/// `counters->workers` threads call it at once.
 struct RowStage {
   std::shared_ptr<StageCounters> counters;
   std::function<bool(Sample&, std::uint64_t epoch)> apply{};
-  std::function<void(std::span<Sample* const>, std::uint64_t epoch, std::span<std::exception_ptr> errors)> apply_many{};
+  std::function<void(std::span<Sample* const>, std::uint64_t epoch, std::span<std::exception_ptr> errors,
+                     std::stop_token stop)>
+      apply_many{};
 };
 
 class ParallelStream final : public Stream {
@@ -81,6 +85,7 @@ class ParallelStream final : public Stream {
   Semaphore credits_;
   Channel<ChunkPtr> done_;
   std::atomic<bool> cancelled_{false};
+  std::stop_source stop_;  // requested by cancel(), for stages that wait (RowStage::apply_many)
   // The epoch the consumer is in: the feeder and the stages drop work on earlier ones.
   std::atomic<std::uint64_t> wanted_epoch_{0};
   std::thread feeder_;

@@ -13,8 +13,8 @@ struct FunctionSource {
 }  // namespace
 
 void Source::fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
-                        std::span<std::exception_ptr> errors) const {
-  for (std::size_t i = 0; i < indices.size(); ++i) {
+                        std::span<std::exception_ptr> errors, std::stop_token stop) const {
+  for (std::size_t i = 0; i < indices.size() && !stop.stop_requested(); ++i) {
     try {
       rows[i] = fetch(static_cast<std::size_t>(indices[i]), epoch);
     } catch (...) {

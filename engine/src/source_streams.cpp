@@ -77,12 +77,13 @@ std::optional<Sample> SamplerStream::next() {
 RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters) {
   RowStage stage{.counters = std::move(counters)};
   stage.apply_many = [source = std::move(source), columns](std::span<Sample* const> samples, std::uint64_t epoch,
-                                                          std::span<std::exception_ptr> errors) {
+                                                          std::span<std::exception_ptr> errors,
+                                                          std::stop_token stop) {
     std::vector<std::uint64_t> indices;
     indices.reserve(samples.size());
     for (const Sample* s : samples) indices.push_back(s->index);
     std::vector<Row> rows(samples.size());
-    source->fetch_many(indices, epoch, rows, errors);
+    source->fetch_many(indices, epoch, rows, errors, std::move(stop));
     for (std::size_t i = 0; i < samples.size(); ++i) {
       if (errors[i]) continue;
       try {

@@ -52,7 +52,7 @@ class Blocks final : public Source {
   bool random_access() const noexcept override { return true; }
   Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
   void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                  std::span<std::exception_ptr> errors) const override {
+                  std::span<std::exception_ptr> errors, std::stop_token) const override {
     {
       std::lock_guard lock(mutex_);
       chunks_.emplace_back(indices.begin(), indices.end());

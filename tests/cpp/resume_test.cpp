@@ -46,7 +46,7 @@ class ChunkSeeded final : public Source {
   bool random_access() const noexcept override { return true; }
   Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
   void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
-                  std::span<std::exception_ptr>) const override {
+                  std::span<std::exception_ptr>, std::stop_token) const override {
     *reads_ += indices.size();
     std::uint64_t seed = detail::mix({epoch});
     for (std::uint64_t index : indices) seed = detail::mix({seed, index});

@@ -296,7 +296,7 @@ def interrupted(interrupt: Callable[[list], None]) -> Callable[[str], None]:
     """A consumer waiting in next() for a batch that takes 3.2 s to read (32 rows of 0.2 s on two
     threads; 128 rows of 50 ms on two worker processes) is interrupted at 0.2 s: next() raises
     KeyboardInterrupt instead of returning the batch, the pipeline stops, and worker processes
-    keep working. (Stopping waits for the requests workers are reading: up to 16 rows each.)"""
+    keep working. (Stopping waits for the row each worker is reading.)"""
 
     def scenario(mode):
         delay, batch = (0.2, 32) if mode == THREADS else (0.05, 128)

@@ -50,6 +50,20 @@ class Growing:
         return np.full((index + 1, 40_000), index, dtype=np.float32)
 
 
+class Slow:
+    """Row i: the int64 i, after ``delay`` seconds."""
+
+    def __init__(self, delay):
+        self.delay = delay
+
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, index):
+        time.sleep(self.delay)
+        return np.int64(index)
+
+
 class RefusedSlot:
     """Row 3 (2 MiB) needs a slot larger than this worker may allocate: the worker caps its own
     file size at 1 MiB (RLIMIT_FSIZE), so reserving the slot fails with EFBIG."""
@@ -199,3 +213,16 @@ def test_a_slot_the_system_refuses_is_an_error_saying_what_was_needed_and_what_i
     message = str(info.value)
     assert "sample 3" in message and "shared-memory slot of 2097152 bytes" in message
     assert "available memory:" in message
+
+
+def test_stopping_gives_up_the_rows_workers_have_not_started_and_the_workers_read_on():
+    # A request is a chunk of 16 rows, 1.6 s here; a stop cancels it after the row in progress.
+    data = ds.GeneratorDataset(Slow(0.1), ["x"], shuffle=False, num_parallel_workers=2)
+    iterator = data.create_tuple_iterator(output_numpy=True, num_epochs=1)
+    assert int(next(iterator)[0]) == 0  # the first two chunks are read
+    time.sleep(0.3)  # both workers are inside their next chunk
+    start = time.monotonic()
+    iterator.stop()
+    assert time.monotonic() - start < 0.7, "stopping waited for the chunks the workers were reading"
+    # The cancelled requests' replies were read off the sockets: the next reads line up.
+    assert [int(x) for x, in rows(data.take(20))[0]] == list(range(20))

@@ -23,11 +23,11 @@ class RandomAccessSource final : public Source {
   // The whole chunk under one hold of the GIL: taking it is a hand-over between threads when
   // another one holds it, which costs more than a cheap __getitem__.
   void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                  std::span<std::exception_ptr> errors) const override {
+                  std::span<std::exception_ptr> errors, std::stop_token stop) const override {
     GilScopedAcquire gil;
     release_->drain();
     const py::object& object = object_.get();
-    for (std::size_t i = 0; i < indices.size(); ++i) {
+    for (std::size_t i = 0; i < indices.size() && !stop.stop_requested(); ++i) {
       try {
         rows[i] = row_from_python(object[py::int_(indices[i])], release_);
       } catch (...) {

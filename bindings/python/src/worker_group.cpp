@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -27,8 +30,12 @@ namespace conveyor::python {
 namespace workers {
 
 constexpr std::uint32_t kNoSlot = 0xFFFFFFFF;
-constexpr std::uint8_t kOk = 0;
+constexpr std::uint64_t kNoSample = ~std::uint64_t{0};
+constexpr std::uint8_t kOk = 0;  // reply statuses
 constexpr std::uint8_t kError = 1;
+constexpr std::uint8_t kCancelled = 3;
+constexpr std::uint8_t kRequest = 0;  // message kinds
+constexpr std::uint8_t kCancel = 1;
 constexpr std::uint8_t kArray = 0;  // column kinds in a reply
 constexpr std::uint8_t kBytes = 1;
 
@@ -56,7 +63,7 @@ class Mapping {
 /// Reads a reply's fields in order.
 class Reader {
  public:
-  explicit Reader(const std::vector<unsigned char>& data) : data_(data) {}
+  explicit Reader(std::span<const unsigned char> data) : data_(data) {}
   template <class T>
   T take() {
     if (at_ + sizeof(T) > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
@@ -73,22 +80,39 @@ class Reader {
   }
 
  private:
-  const std::vector<unsigned char>& data_;
+  std::span<const unsigned char> data_;
   std::size_t at_ = 0;
+};
+
+/// One row's reply, within the message that answers a request, and the slot it names.
+struct Reply {
+  std::span<const unsigned char> bytes;
+  std::shared_ptr<Mapping> slot;
 };
 
 /// The parent's end of one worker: its socket, its slots, and the slots to give back.
 class Channel {
  public:
-  Channel(int socket, int sentinel, long pid) : pid(pid), socket_(socket), sentinel_(sentinel) {}
+  Channel(int socket, int sentinel, int progress, long pid)
+      : pid(pid), socket_(socket), sentinel_(sentinel), progress_(progress, sizeof(std::uint64_t)) {}
 
   /// The worker's process id.
   const long pid;
   /// Requests sent or about to be, whose replies are not read yet.
   std::atomic<int> pending{0};
+  /// The sample the worker was reading when it was found dead; touched only in a turn.
+  std::optional<std::uint64_t> died_reading;
 
-  /// Sends a request, the slots to give back then `body`, and returns its ticket; the replies
-  /// are read with read_reply() in the ticket's turn.
+  /// The sample the worker notes it is reading in its progress word, if any.
+  std::optional<std::uint64_t> reading() const noexcept {
+    std::uint64_t sample;
+    std::memcpy(&sample, progress_.data(), sizeof sample);
+    return sample == kNoSample ? std::nullopt : std::optional(sample);
+  }
+
+  /// Sends a request, the slots to give back then `body`, and returns its ticket (requests are
+  /// numbered from 0, as the worker counts them); the replies are read with read_replies() in the
+  /// ticket's turn.
   std::uint64_t send(std::span<const unsigned char> body) {
     std::lock_guard lock(send_mutex_);
     std::vector<std::uint32_t> released;
@@ -97,14 +121,23 @@ class Channel {
       released.swap(released_);
     }
     const auto given_back = static_cast<std::uint32_t>(released.size());
-    std::vector<unsigned char> frame(4 + 4 + 4 * released.size() + body.size());
-    const auto payload = static_cast<std::uint32_t>(frame.size() - 4);
-    for (int i = 0; i < 4; ++i) frame[i] = static_cast<unsigned char>(payload >> (24 - 8 * i));  // big-endian length
-    std::memcpy(&frame[4], &given_back, 4);
-    if (given_back) std::memcpy(&frame[8], released.data(), 4 * released.size());
-    std::memcpy(&frame[8 + 4 * released.size()], body.data(), body.size());
-    write_all(frame.data(), frame.size());  // a dead worker is found when its reply is awaited
+    std::vector<unsigned char> frame(4 + 1 + 4 + 4 * released.size() + body.size());
+    frame[4] = kRequest;
+    std::memcpy(&frame[5], &given_back, 4);
+    if (given_back) std::memcpy(&frame[9], released.data(), 4 * released.size());
+    std::memcpy(&frame[9 + 4 * released.size()], body.data(), body.size());
+    write_frame(frame);
     return sent_++;
+  }
+
+  /// Asks the worker to give up request `ticket`: it answers the rest of it with one cancelled
+  /// reply, or not at all when it has answered it already. Thread-safe.
+  void cancel(std::uint64_t ticket) {
+    std::lock_guard lock(send_mutex_);
+    std::vector<unsigned char> frame(4 + 1 + 8);
+    frame[4] = kCancel;
+    std::memcpy(&frame[5], &ticket, 8);
+    write_frame(frame);
   }
 
   /// Waits until the replies to `ticket` are next (requests are answered in order) and holds
@@ -122,36 +155,59 @@ class Channel {
     turn_.notify_all();
   }
 
-  /// Reads the next reply (the caller holds the turn), and receives a new slot when it
-  /// announces one. Throws WorkerGone.
-  std::vector<unsigned char> read_reply(std::shared_ptr<Mapping>& slot) {
+  /// Reads the message answering the request whose turn it is (the caller holds the turn) into
+  /// `message`, and returns its replies, one per row answered, with the slots they name;
+  /// receives and maps the new slots it announces. Throws WorkerGone.
+  std::vector<Reply> read_replies(std::vector<unsigned char>& message) {
     unsigned char header[4];
     read_all(header, 4);
     const std::uint32_t size = (std::uint32_t{header[0]} << 24) | (std::uint32_t{header[1]} << 16) |
                                (std::uint32_t{header[2]} << 8) | header[3];
-    std::vector<unsigned char> reply(size);
-    read_all(reply.data(), size);
-    Reader in(reply);
-    if (!reply.empty() && in.take<std::uint8_t>() == kOk) {
-      const auto id = in.take<std::uint32_t>();
-      const auto new_size = in.take<std::uint64_t>();
-      if (new_size != 0) {
-        const int fd = receive_fd();
-        if (slots_.size() <= id) slots_.resize(id + 1);
-        try {
-          slots_[id] = std::make_shared<Mapping>(fd, new_size);
-        } catch (...) {
-          ::close(fd);
-          throw;
-        }
-        ::close(fd);
-      }
-      if (id != kNoSlot) {
-        if (id >= slots_.size() || !slots_[id]) throw std::runtime_error("conveyor: a worker named a slot it never sent");
-        slot = slots_[id];
-      }
+    message.resize(size);
+    read_all(message.data(), size);
+    std::vector<Reply> replies;
+    for (std::size_t at = 0; at < message.size();) {
+      std::uint32_t length;
+      if (message.size() - at < sizeof length) throw std::runtime_error("conveyor: a worker's reply is cut short");
+      std::memcpy(&length, &message[at], sizeof length);
+      at += sizeof length;
+      if (length == 0 || length > message.size() - at) throw std::runtime_error("conveyor: a worker's reply is cut short");
+      replies.push_back({std::span(message).subspan(at, length), nullptr});
+      at += length;
     }
-    return reply;
+    // The new slots' descriptors follow the message, one per reply that announces one: all are
+    // received before any is mapped, so that a failure leaves none in the socket.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> announced;  // (id, size)
+    for (const Reply& reply : replies) {
+      Reader in(reply.bytes);
+      if (in.take<std::uint8_t>() != kOk) continue;
+      const auto id = in.take<std::uint32_t>();
+      if (const auto new_size = in.take<std::uint64_t>()) announced.emplace_back(id, new_size);
+    }
+    std::vector<int> fds;
+    for (std::size_t k = 0; k < announced.size(); ++k) fds.push_back(receive_fd());
+    std::exception_ptr failure;
+    for (std::size_t k = 0; k < announced.size(); ++k) {
+      const auto [id, new_size] = announced[k];
+      try {
+        if (id == kNoSlot) throw std::runtime_error("conveyor: a worker announced a slot without an id");
+        if (slots_.size() <= id) slots_.resize(id + 1);
+        slots_[id] = std::make_shared<Mapping>(fds[k], new_size);
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
+      }
+      ::close(fds[k]);
+    }
+    if (failure) std::rethrow_exception(failure);
+    for (Reply& reply : replies) {
+      Reader in(reply.bytes);
+      if (in.take<std::uint8_t>() != kOk) continue;
+      const auto id = in.take<std::uint32_t>();
+      if (id == kNoSlot) continue;
+      if (id >= slots_.size() || !slots_[id]) throw std::runtime_error("conveyor: a worker named a slot it never sent");
+      reply.slot = slots_[id];
+    }
+    return replies;
   }
 
   /// Gives slot `id` back to the worker with the next request.
@@ -184,11 +240,19 @@ class Channel {
     }
   }
 
+  /// Writes `frame`, whose first 4 bytes become the big-endian length of the rest. A dead
+  /// worker is found when its reply is awaited.
+  void write_frame(std::vector<unsigned char>& frame) {
+    const auto payload = static_cast<std::uint32_t>(frame.size() - 4);
+    for (int i = 0; i < 4; ++i) frame[i] = static_cast<unsigned char>(payload >> (24 - 8 * i));
+    write_all(frame.data(), frame.size());
+  }
+
   void write_all(const unsigned char* data, std::size_t size) {
     while (size > 0) {
       const ssize_t n = ::send(socket_, data, size, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return;  // EPIPE: the worker is gone; read_reply() says so
+      if (n < 0) return;  // EPIPE: the worker is gone; read_replies() says so
       data += n;
       size -= static_cast<std::size_t>(n);
     }
@@ -217,6 +281,7 @@ class Channel {
 
   int socket_;
   int sentinel_;
+  Mapping progress_;
   std::mutex send_mutex_;
   std::uint64_t sent_ = 0;
   std::mutex turn_mutex_;
@@ -247,12 +312,12 @@ void check_within(const std::shared_ptr<Mapping>& slot, std::uint64_t offset, st
     throw std::runtime_error("conveyor: a worker's reply points outside its slot");
 }
 
-Row decode(const std::vector<unsigned char>& reply, const std::shared_ptr<Channel>& channel,
+Row decode(std::span<const unsigned char> reply, const std::shared_ptr<Channel>& channel,
                   std::shared_ptr<Mapping> slot) {
   Reader in(reply);
   in.take<std::uint8_t>();  // status
   const auto id = in.take<std::uint32_t>();
-  in.take<std::uint64_t>();  // new slot size, handled by read_reply()
+  in.take<std::uint64_t>();  // new slot size, handled by read_replies()
   const auto columns = in.take<std::uint32_t>();
   std::shared_ptr<void> lease;
   if (slot) lease = std::make_shared<Lease>(channel, slot, id);
@@ -295,7 +360,7 @@ WorkerGroup::WorkerGroup(py::object pool)
 WorkerGroup::~WorkerGroup() = default;
 
 void WorkerGroup::request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
-                          std::span<Row> rows, std::span<std::exception_ptr> errors) const {
+                          std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop) const {
   // The least busy worker, the first of them from a rotating start.
   std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
   std::shared_ptr<Channel> channel;
@@ -312,42 +377,57 @@ void WorkerGroup::request(std::span<const unsigned char> body, std::span<const s
     Channel& c;
     ~Pending() { --c.pending; }
   } pending{*channel};
-  channel->await_turn(channel->send(body));
+  const std::uint64_t ticket = channel->send(body);
+  // Runs here at once when the stop came first, else on the thread that requests it.
+  const std::stop_callback on_stop(stop, [&channel = *channel, ticket] { channel.cancel(ticket); });
+  channel->await_turn(ticket);
   struct Turn {
     Channel& c;
     ~Turn() { c.finish_request(); }
   } turn{*channel};
-  for (std::size_t i = 0; i < indices.size(); ++i) {
+  const auto fail_from = [&](std::size_t i, std::exception_ptr error) {
+    std::fill(errors.begin() + static_cast<std::ptrdiff_t>(i), errors.end(), error);
+  };
+  std::vector<unsigned char> message;
+  std::vector<workers::Reply> replies;
+  try {
     try {
-      std::shared_ptr<Mapping> slot;
-      std::vector<unsigned char> reply;
-      try {
-        reply = channel->read_reply(slot);
-      } catch (const WorkerGone&) {
-        raise_dead(worker, *channel, indices[i]);
-      }
-      if (reply.empty()) throw std::runtime_error("conveyor: a worker sent an empty reply");
-      if (reply[0] == workers::kError) raise_error(reply, worker, indices[i]);
-      rows[i] = workers::decode(reply, channel, std::move(slot));
+      replies = channel->read_replies(message);
+    } catch (const WorkerGone&) {
+      // The first reader to find the worker gone holds the request it was reading; a request
+      // queued behind it is lost with it. Either names the sample the worker died on.
+      if (!channel->died_reading) channel->died_reading = channel->reading().value_or(indices.front());
+      raise_dead(worker, *channel, *channel->died_reading);
+    }
+    if (replies.size() > indices.size()) throw std::runtime_error("conveyor: a worker sent more rows than asked for");
+  } catch (...) {
+    // Its rows, those it had read too, went with the worker (or the message is unreadable).
+    fail_from(0, std::current_exception());
+    return;
+  }
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (i == replies.size()) {
+      fail_from(i, std::make_exception_ptr(std::runtime_error("conveyor: a worker sent fewer rows than asked for")));
+      return;
+    }
+    const workers::Reply& reply = replies[i];
+    if (reply.bytes[0] == workers::kCancelled) {
+      fail_from(i, std::make_exception_ptr(std::runtime_error("conveyor: the read was cancelled")));
+      return;
+    }
+    try {
+      if (reply.bytes[0] == workers::kError) raise_error(reply.bytes, worker, indices[i]);
+      rows[i] = workers::decode(reply.bytes, channel, reply.slot);
     } catch (...) {
-      // A dead worker answers no more: the rest of the request fails with the same error.
-      if (channel->pid != current_pid(worker)) {
-        std::fill(errors.begin() + static_cast<std::ptrdiff_t>(i), errors.end(), std::current_exception());
-        return;
-      }
       errors[i] = std::current_exception();
     }
   }
 }
 
 std::shared_ptr<Channel> WorkerGroup::open_channel(std::size_t worker) const {
-  const auto [socket, sentinel, pid] = pool_.get().attr("channel")(worker).cast<std::tuple<int, int, long>>();
-  return std::make_shared<Channel>(socket, sentinel, pid);
-}
-
-long WorkerGroup::current_pid(std::size_t worker) const {
-  std::lock_guard lock(mutex_);
-  return channels_[worker]->pid;
+  const auto [socket, sentinel, progress, pid] =
+      pool_.get().attr("channel")(worker).cast<std::tuple<int, int, int, long>>();
+  return std::make_shared<Channel>(socket, sentinel, progress, pid);
 }
 
 void WorkerGroup::raise_dead(std::size_t worker, const Channel& dead, std::uint64_t index) const {
@@ -361,7 +441,7 @@ void WorkerGroup::raise_dead(std::size_t worker, const Channel& dead, std::uint6
   throw py::error_already_set();
 }
 
-void WorkerGroup::raise_error(const std::vector<unsigned char>& reply, std::size_t worker, std::uint64_t index) const {
+void WorkerGroup::raise_error(std::span<const unsigned char> reply, std::size_t worker, std::uint64_t index) const {
   GilScopedAcquire gil;
   const py::bytes payload(reinterpret_cast<const char*>(reply.data() + 1), reply.size() - 1);
   py::object error = pool_.get().attr("error")(payload, worker, index);

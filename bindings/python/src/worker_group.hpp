@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -27,8 +28,8 @@ class Channel;
 }
 
 /// The workers of `pool`, a started conveyor.dataset._workers pool: pool.count workers;
-/// pool.channel(i) gives worker i's (socket fd, exit sentinel fd, pid), whose descriptors stay
-/// open while the pool lives; pool.error(payload, i, index) turns an exception a worker sent
+/// pool.channel(i) gives worker i's (socket, exit sentinel and progress word descriptors, pid),
+/// whose descriptors stay open while the pool lives; pool.error(payload, i, index) turns an exception a worker sent
 /// into the exception to raise; pool.dead(i, index, pid) replaces worker i if it is still
 /// process `pid` and returns the exception that describes that process's death.
 class WorkerGroup {
@@ -40,18 +41,19 @@ class WorkerGroup {
   /// Sends `body` to the least busy worker, which answers with one row per entry of `indices`
   /// (the samples they are, which errors name): rows[i], or errors[i] when the worker raised
   /// or died (a dead worker is replaced for the next request). Thread-safe; blocks until every
-  /// reply is read. Rows keep their slot until the last tensor over it is released.
+  /// reply is read, or, once `stop` is requested, until the worker has given up the request
+  /// (after the row it is reading; rows it did not read get an error). Rows keep their slot
+  /// until the last tensor over it is released.
   void request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices, std::span<Row> rows,
-               std::span<std::exception_ptr> errors) const;
+               std::span<std::exception_ptr> errors, std::stop_token stop = {}) const;
 
   /// The pool.
   py::handle pool() const noexcept { return pool_.get(); }
 
  private:
   std::shared_ptr<workers::Channel> open_channel(std::size_t worker) const;
-  long current_pid(std::size_t worker) const;
   [[noreturn]] void raise_dead(std::size_t worker, const workers::Channel& dead, std::uint64_t index) const;
-  [[noreturn]] void raise_error(const std::vector<unsigned char>& reply, std::size_t worker, std::uint64_t index) const;
+  [[noreturn]] void raise_error(std::span<const unsigned char> reply, std::size_t worker, std::uint64_t index) const;
 
   std::size_t count_;
   SharedObject pool_;

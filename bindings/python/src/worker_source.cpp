@@ -25,19 +25,19 @@ class WorkerSource final : public Source {
     const std::uint64_t indices[1] = {index};
     Row rows[1];
     std::exception_ptr errors[1];
-    fetch_many(indices, epoch, rows, errors);
+    fetch_many(indices, epoch, rows, errors, {});
     if (errors[0]) std::rethrow_exception(errors[0]);
     return std::move(rows[0]);
   }
 
   void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
-                  std::span<std::exception_ptr> errors) const override {
+                  std::span<std::exception_ptr> errors, std::stop_token stop) const override {
     const auto count = static_cast<std::uint32_t>(indices.size());
     std::vector<unsigned char> body(12 + 8 * indices.size());
     std::memcpy(&body[0], &epoch, 8);
     std::memcpy(&body[8], &count, 4);
     std::memcpy(&body[12], indices.data(), 8 * indices.size());
-    workers_.request(body, indices, rows, errors);
+    workers_.request(body, indices, rows, errors, std::move(stop));
   }
 
   std::size_t fetch_block() const noexcept override { return block_; }

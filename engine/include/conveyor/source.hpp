@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -51,9 +52,11 @@ class Source {
   /// are still read. The engine calls this, from several threads at once, never fetch()
   /// directly. Calls fetch() for each index; a source with a cost per call (another process, a
   /// remote store) overrides it to read the chunk in one go. `rows` and `errors` have the size
-  /// of `indices`.
+  /// of `indices`. `stop` is requested when the pipeline stops and nobody will read the chunk:
+  /// the call may then return early, rows unread (the default checks between rows; an override
+  /// that waits on something can wake on it with a std::stop_callback).
   virtual void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
-                          std::span<std::exception_ptr> errors) const;
+                          std::span<std::exception_ptr> errors, std::stop_token stop) const;
   /// The chunk size fetch_many() wants, or 0 (the default) to let the engine size chunks by the
   /// measured cost of a row. When set, every chunk of an epoch holds exactly this many indices
   /// (the last may hold fewer) and starts at a multiple of it: a source whose rows depend on the

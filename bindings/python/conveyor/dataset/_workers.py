@@ -23,33 +23,44 @@ How it works:
   larger than every free slot gets a new slot of at least its size (rounded up to a power of
   two): slots follow the rows, there is no ``max_rowsize`` to guess.
 * The engine asks for rows in fixed chunks of ``ROWS_PER_REQUEST`` consecutive positions of the
-  sampler's order (one request, one reply per row), so that a request's cost is shared by its
-  rows. Before a chunk the worker seeds ``random``, ``numpy.random`` and (when torch is loaded)
+  sampler's order, and the worker answers a request in one message, so that a request's cost
+  (the parent is woken once, not once a row) is shared by its rows. Before a chunk the worker seeds ``random``, ``numpy.random`` and (when torch is loaded)
   torch's CPU generator from (seed, epoch, the chunk's indices), and reads the chunk in order: a
   dataset that draws random numbers gives the same rows whatever the number of workers and
   however they are scheduled. (Seeding costs ~30-60 us, too much to pay per row.) A map
   request carries one row, and the generators are seeded from (seed, epoch, sample, op).
+* Between rows the worker reads what has arrived on its socket: when a pipeline stops, the
+  parent cancels the requests it has sent, and the worker gives each up after the row it is
+  reading, so stopping waits for one row, not for a chunk.
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
-  sample; it is replaced for the next request. An exception in ``__getitem__`` is re-raised in
+  sample it was reading (it notes each in its progress word, a shared page the parent reads);
+  it is replaced for the next request. The rows of its request, those it had read too, fail
+  with that error. An exception in ``__getitem__`` is re-raised in
   the parent with its type and message, the worker's traceback added as a note. Workers ignore
   SIGINT (Ctrl-C is the parent's to handle) and exit when the dataset's process goes away (their
   end of the socket reads end-of-file).
 
 The protocol, over multiprocessing's framing (a big-endian int32 length, then the payload; all
-fields little-endian): a request is ``<I`` m and m ``<I`` slot ids the parent gives back, then
-the job's body; an empty payload stops the worker. A source's body is ``<QI`` (epoch, n) and n
-``<Q`` indices; a map's is ``<QQQI`` (epoch, sample, op position, column count), the columns'
-headers as below (offsets from the body's start), then their bytes. The worker answers each
-row, in order, with a reply: a status byte, 2 ready (once, at start), 1 an error (a pickle of
+fields little-endian): a message is a request, ``B`` 0, ``<I`` m and m ``<I`` slot ids the
+parent gives back, then the job's body; or a cancellation, ``B`` 1 and ``<Q`` the number of
+the request to give up (requests are numbered from 0 in the order sent); an empty payload
+stops the worker. A source's body is ``<QI`` (epoch, n) and n ``<Q`` indices; a map's is
+``<QQQI`` (epoch, sample, op position, column count), the columns' headers as below (offsets
+from the body's start), then their bytes. The worker starts with a ready message (``B`` 2),
+then its progress word's descriptor (SCM_RIGHTS: a page whose first ``<Q`` is the sample it is
+reading, or 2**64-1). It answers each request, in order, with one message: ``<I`` length and a
+reply per row, or, once it is cancelled, a cancelled reply in place of the rows it did not
+read. A reply is a status byte, 3 cancelled, 1 an error (a pickle of
 (exception, traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0,
 column count), then per column ``B`` kind and for an array (kind 0) ``B`` length of the dtype's
 name (NumPy's, which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents,
-``<Q`` offset; for bytes (kind 1) ``<QQ`` offset and length. A new slot's descriptor follows
-its reply.
+``<Q`` offset; for bytes (kind 1) ``<QQ`` offset and length. The descriptors of the new slots
+the replies name follow the message, in order.
 """
 
 from __future__ import annotations
 
+import collections
 import mmap
 import multiprocessing
 import multiprocessing.connection
@@ -64,7 +75,7 @@ import threading
 import traceback
 import weakref
 from multiprocessing import reduction
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -85,9 +96,11 @@ class WorkerError(RuntimeError):
 
 # -- the worker process ----------------------------------------------------------------------------
 
-READY, ERROR, ROW = 2, 1, 0
+CANCELLED, READY, ERROR, ROW = 3, 2, 1, 0
+REQUEST, CANCEL = 0, 1
 ARRAY, BYTES = 0, 1
 NO_SLOT = 0xFFFFFFFF
+NO_SAMPLE = 0xFFFFFFFFFFFFFFFF
 
 
 def _seed_everything(seed: int, epoch: int, indices: Tuple[int, ...]) -> None:
@@ -101,12 +114,23 @@ def _seed_everything(seed: int, epoch: int, indices: Tuple[int, ...]) -> None:
 
 
 class _WorkerSlots:
-    """The worker's side of its slots: their maps, and which the parent has given back."""
+    """The worker's side of its shared memory: its slots' maps, which the parent has given back,
+    and the progress word, where it notes the sample it is reading before it reads it (the
+    parent reads it when the worker dies, to name that sample)."""
 
     def __init__(self, worker_id: int):
         self.worker_id = worker_id
         self.maps: List[mmap.mmap] = []
         self.free: List[int] = []
+        self.progress_fd = os.memfd_create(f"conveyor-worker{worker_id}-progress", os.MFD_CLOEXEC)
+        os.ftruncate(self.progress_fd, mmap.PAGESIZE)
+        self._progress_map = mmap.mmap(self.progress_fd, mmap.PAGESIZE)
+        self._progress = memoryview(self._progress_map).cast("Q")
+        self.mark(NO_SAMPLE)
+
+    def mark(self, sample: int) -> None:
+        """Notes that the worker reads `sample` now (NO_SAMPLE: none)."""
+        self._progress[0] = sample
 
     def take(self, size: int, index: int) -> Tuple[int, Optional[int]]:
         """A free slot of at least `size` bytes: (slot id, its fd when it is new, else None)."""
@@ -245,12 +269,17 @@ class SourceJob:
     def describe(self) -> str:
         return f"the dataset ({type(self.source).__qualname__} object {self.source!r:.80})"
 
-    def answer(self, body: bytes, slots: "_WorkerSlots", seed: int):
-        """Yields a reply, and the descriptor of a new slot or None, per requested row."""
+    def answer(self, body: bytes, slots: "_WorkerSlots", seed: int, cancelled: Callable[[], bool]):
+        """Yields a reply, and the descriptor of a new slot or None, per requested row; once
+        ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
         epoch, count = struct.unpack_from("<QI", body)
         indices = struct.unpack_from(f"<{count}Q", body, 12)
         _seed_everything(seed, epoch, indices)
-        for index in indices:
+        for position, index in enumerate(indices):
+            if position and cancelled():
+                yield bytes([CANCELLED]), None
+                return
+            slots.mark(index)
             try:
                 yield _encode_row(self.source[index], slots, index)
             except BaseException as error:  # noqa: B902 - everything goes back to the parent
@@ -268,8 +297,11 @@ class MapJob:
         return f"the map function {self.functions[0]!r:.80}" if len(self.functions) == 1 else \
             f"the map functions {self.functions!r:.120}"
 
-    def answer(self, body: bytes, slots: "_WorkerSlots", seed: int):
+    def answer(self, body: bytes, slots: "_WorkerSlots", seed: int, cancelled: Callable[[], bool]):
+        """Yields the reply for the one row the request carries (``cancelled`` is not asked:
+        a single row is not given up part-way)."""
         epoch, index, op, count = struct.unpack_from("<QQQI", body)
+        slots.mark(index)
         try:
             values = _decode_columns(bytearray(body), 28, count)
             _seed_everything(seed, epoch, (index, op))
@@ -281,6 +313,59 @@ class MapJob:
             yield _error_reply(error), None
 
 
+class _Inbox:
+    """The worker's side of its socket: requests queue here, so that the worker can read ahead
+    between rows and see whether the parent cancelled the request it is answering."""
+
+    def __init__(self, conn, slots: _WorkerSlots):
+        self.conn, self.slots = conn, slots
+        self.poller = select.poll()
+        self.poller.register(conn.fileno(), select.POLLIN)
+        self.requests: Deque[Tuple[int, memoryview]] = collections.deque()
+        self.received = 0  # requests read so far: the next one's number
+        self.current = -1  # the request being answered
+        self.cancelled: Set[int] = set()  # requests not answered yet that the parent gave up
+        self.closed = False  # the parent said stop, or went away
+
+    def _read(self) -> None:
+        try:
+            message = self.conn.recv_bytes()
+        except (EOFError, OSError):
+            message = b""
+        if not message:
+            self.closed = True
+        elif message[0] == REQUEST:
+            given_back, = struct.unpack_from("<I", message, 1)
+            self.slots.free.extend(struct.unpack_from(f"<{given_back}I", message, 5))
+            self.requests.append((self.received, memoryview(message)[5 + 4 * given_back:]))
+            self.received += 1
+        else:
+            ticket, = struct.unpack_from("<Q", message, 1)
+            if ticket >= self.current:
+                self.cancelled.add(ticket)
+
+    def next_request(self, parent: int) -> Optional[memoryview]:
+        """The next request's body, waiting for it (None when the worker should exit: the parent
+        said stop, or `parent`, the fork server, is gone)."""
+        while not self.requests and not self.closed:
+            if self.poller.poll(PARENT_CHECK_S * 1000):
+                self._read()
+            elif os.getppid() != parent:
+                return None
+        if self.closed:
+            return None
+        self.cancelled.discard(self.current)
+        self.current, body = self.requests.popleft()
+        return body
+
+    def current_cancelled(self) -> bool:
+        """Whether the request being answered was cancelled, or the worker should exit; reads
+        what has arrived without waiting."""
+        while not self.closed and self.poller.poll(0):
+            self._read()
+        return self.closed or self.current in self.cancelled
+
+
 def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     job, worker_init = pickle.loads(pickled_job)
@@ -288,32 +373,34 @@ def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
         worker_init(worker_id)
     parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
     slots = _WorkerSlots(worker_id)
-    poller = select.poll()
-    poller.register(conn.fileno(), select.POLLIN)
+    inbox = _Inbox(conn, slots)
     conn.send_bytes(bytes([READY]))
+    reduction.send_handle(conn, slots.progress_fd, None)  # SCM_RIGHTS: the pid is only used on Windows
     while True:
-        if not poller.poll(PARENT_CHECK_S * 1000):
-            if os.getppid() != parent:
-                return
-            continue
+        body = inbox.next_request(parent)
+        if body is None:
+            return
+        replies = [(bytes([CANCELLED]), None)] if inbox.current in inbox.cancelled else \
+            job.answer(body, slots, seed, inbox.current_cancelled)
+        # One message per request: a write wakes the parent, and waking it per row costs the
+        # worker ~20 us a row on two cores.
+        parts, fds = [], []
         try:
-            request = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        if not request:
-            return
-        given_back, = struct.unpack_from("<I", request)
-        slots.free.extend(struct.unpack_from(f"<{given_back}I", request, 4))
-        for reply, fd in job.answer(memoryview(request)[4 + 4 * given_back:], slots, seed):
-            try:
-                conn.send_bytes(reply)
+            for reply, fd in replies:
+                parts += (struct.pack("<I", len(reply)), reply)
                 if fd is not None:
-                    reduction.send_handle(conn, fd, None)  # SCM_RIGHTS: the pid is only used on Windows
-            except OSError:
-                return
-            finally:
-                if fd is not None:
-                    os.close(fd)
+                    fds.append(fd)
+            slots.mark(NO_SAMPLE)
+            conn.send_bytes(b"".join(parts))
+            for fd in fds:
+                reduction.send_handle(conn, fd, None)
+        except OSError:
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        if inbox.closed:
+            return
 
 
 def _portable_exception(error: BaseException, text: str) -> Tuple[BaseException, str]:
@@ -337,12 +424,15 @@ class _Worker:
                                        name=f"conveyor-worker-{worker_id}", daemon=True)
         self.process.start()
         child.close()
+        self.progress: Optional[int] = None  # the progress word's descriptor, once ready
 
     def wait_ready(self) -> None:
-        """Waits for the worker to say it has started (unpickled the dataset)."""
+        """Waits for the worker to say it has started (unpickled the dataset) and to send its
+        progress word."""
         ready = multiprocessing.connection.wait([self.conn, self.process.sentinel])
         try:
             if self.conn in ready and self.conn.recv_bytes() == bytes([READY]):
+                self.progress = reduction.recv_handle(self.conn)
                 return
         except (EOFError, OSError):
             pass
@@ -372,6 +462,9 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
+        if self.progress is not None:
+            os.close(self.progress)
+            self.progress = None
 
 
 def _stop_all(workers: List[_Worker], retired: Dict[int, _Worker]) -> None:
@@ -429,10 +522,10 @@ class WorkerPool:
         """The workers' process ids."""
         return [w.process.pid for w in self._workers]
 
-    def channel(self, i: int) -> Tuple[int, int, int]:
-        """Worker i's socket and exit sentinel descriptors, and its pid."""
+    def channel(self, i: int) -> Tuple[int, int, int, int]:
+        """Worker i's socket, exit sentinel and progress word descriptors, and its pid."""
         worker = self._workers[i]
-        return worker.conn.fileno(), worker.process.sentinel, worker.process.pid
+        return worker.conn.fileno(), worker.process.sentinel, worker.progress, worker.process.pid
 
     def error(self, payload: bytes, i: int, index: int) -> BaseException:
         """The exception worker i sent for sample `index`, its traceback added as a note."""
