@@ -21,7 +21,9 @@ How it works:
   back when both sides have unmapped it. The slot stays the row's until the engine lets go of
   the last tensor over it; its id then goes back to the worker with the next request. A row
   larger than every free slot gets a new slot of at least its size (rounded up to a power of
-  two): slots follow the rows, there is no ``max_rowsize`` to guess.
+  two): slots follow the rows, there is no ``max_rowsize`` to guess. A slot larger than the
+  memory left (MemAvailable, or the room under a memory cgroup's limit, as in a container) is a
+  MemoryError that says what was needed and what was available, not a visit from the OOM killer.
 * The engine asks for rows in fixed chunks of ``ROWS_PER_REQUEST`` consecutive positions of the
   sampler's order, and the worker answers a request in one message, so that a request's cost
   (the parent is woken once, not once a row) is shared by its rows. Before a chunk the worker seeds ``random``, ``numpy.random`` and (when torch is loaded)
@@ -140,13 +142,13 @@ class _WorkerSlots:
             self.free.remove(slot)
             return slot, None
         capacity = 1 << max(size - 1, 4095).bit_length()  # a power of two, at least one page
-        available = _available_bytes()
+        available, words = available_memory()
         if available is not None and capacity > available:
             # Refused here: fallocate on a memfd takes pages until the OOM killer steps in, and
             # the pages belong to no process's RSS, so it may kill the parent instead.
             raise MemoryError(
                 f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes, "
-                f"more than the memory available; {_available_memory(available)}")
+                f"more than the memory available; {words}")
         fd = os.memfd_create(f"conveyor-worker{self.worker_id}", os.MFD_CLOEXEC)
         try:
             os.posix_fallocate(fd, 0, capacity)  # fail here, clearly, rather than SIGBUS on write
@@ -154,15 +156,30 @@ class _WorkerSlots:
             os.close(fd)
             raise MemoryError(
                 f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes "
-                f"and the system refused it ({error.strerror}); {_available_memory(_available_bytes())}") from None
+                f"and the system refused it ({error.strerror}); {available_memory()[1]}") from None
         self.maps.append(mmap.mmap(fd, capacity))
         return len(self.maps) - 1, fd
 
 
-def _available_bytes() -> Optional[int]:
-    """MemAvailable from /proc/meminfo, in bytes; None where it cannot be read."""
+def available_memory(root: str = "/") -> Tuple[Optional[int], str]:
+    """The bytes this process may still take, and that in words: the least of the system's
+    MemAvailable and the room under every memory limit of its cgroup and the groups above it
+    (cgroup v2's memory.max, v1's memory.limit_in_bytes, less what is in use). (None, words)
+    where nothing can be read. `root` is where /proc and /sys are found (for tests)."""
+    system = _meminfo_available(os.path.join(root, "proc/meminfo"))
+    limit = _cgroup_room(root)
+    if limit is not None and (system is None or limit[0] < system):
+        room, most, used = limit
+        return room, (f"available memory: {room // 1024} kB, under the memory cgroup's limit of {most // 1024} kB "
+                      f"with {used // 1024} kB in use")
+    if system is None:
+        return None, "available memory unknown"
+    return system, f"available memory: {system // 1024} kB"
+
+
+def _meminfo_available(path: str) -> Optional[int]:
     try:
-        with open("/proc/meminfo") as meminfo:
+        with open(path) as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
@@ -171,9 +188,40 @@ def _available_bytes() -> Optional[int]:
     return None
 
 
-def _available_memory(available: Optional[int]) -> str:
-    """`available` (from _available_bytes()) in words."""
-    return "available memory unknown" if available is None else f"available memory: {available // 1024} kB"
+def _read_bytes(path: str) -> Optional[int]:
+    """An integer file of the cgroup filesystem; None if absent or unlimited ("max")."""
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return None if text == "max" else int(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_room(root: str) -> Optional[Tuple[int, int, int]]:
+    """(room, limit, in use) of the tightest memory limit on this process's cgroups, if any."""
+    try:
+        with open(os.path.join(root, "proc/self/cgroup")) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    tightest = None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            base, limit_file, usage_file = "sys/fs/cgroup", "memory.max", "memory.current"
+        elif "memory" in controllers.split(","):
+            base, limit_file, usage_file = "sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts), -1, -1):  # the group, then each above it: all their limits apply
+            directory = os.path.join(root, base, *parts[:depth])
+            limit = _read_bytes(os.path.join(directory, limit_file))
+            used = _read_bytes(os.path.join(directory, usage_file))
+            if limit is not None and used is not None and (tightest is None or limit - used < tightest[0]):
+                tightest = (max(limit - used, 0), limit, used)
+    return tightest
 
 
 def _column_array(value: Any, position: int) -> np.ndarray:
