@@ -250,13 +250,66 @@ def test_slot_memory_is_the_least_of_memavailable_and_every_cgroup_limit_above_t
     available, words = available_memory(root)
     assert available == 324 * mib
     assert f"{324 * 1024} kB" in words and "cgroup's limit of 1048576 kB" in words
-    # cgroup v1, among other controllers' lines.
-    root = fake_system(tmp_path / "v1", 8 * 1024 * 1024, "5:cpu,cpuacct:/x\n4:memory:/docker/abc\n0::/\n", {
+    # cgroup v1, among other controllers' lines and a malformed one; its inactive page cache is
+    # reclaimable, so not counted as used.
+    root = fake_system(tmp_path / "v1", 8 * 1024 * 1024, "5:cpu,cpuacct:/x\nnonsense\n4:memory:/docker/abc\n0::/\n", {
         "memory/docker/abc/memory.limit_in_bytes": str(512 * mib),
-        "memory/docker/abc/memory.usage_in_bytes": str(100 * mib)})
+        "memory/docker/abc/memory.usage_in_bytes": str(500 * mib),
+        "memory/docker/abc/memory.stat": f"cache 1\ntotal_inactive_file {400 * mib}\n"})
     assert available_memory(root)[0] == 412 * mib
     # No limit, or a limit with more room than the machine has: MemAvailable.
     root = fake_system(tmp_path / "none", 2048, "4:memory:/\n", {
         "memory/memory.limit_in_bytes": "9223372036854771712", "memory/memory.usage_in_bytes": str(mib)})
     assert available_memory(root) == (2048 * 1024, "available memory: 2048 kB")
     assert available_memory(str(tmp_path / "nothing")) == (None, "available memory unknown")
+
+
+class DiesOnce:
+    """Row i: the int64 i; reading row 13 writes "refuse" into `marker` and kills the worker,
+    unless the marker exists."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __len__(self):
+        return 32
+
+    def __getitem__(self, index):
+        if index == 13 and not os.path.exists(self.marker):
+            with open(self.marker, "w") as f:
+                f.write("refuse")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return np.int64(index)
+
+
+class RefusesToStart:
+    """A worker_init that fails while `marker` says "refuse"."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __call__(self, worker_id):
+        if os.path.exists(self.marker) and open(self.marker).read() == "refuse":
+            raise RuntimeError("worker_init refused")
+
+
+def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again(tmp_path, monkeypatch):
+    import functools
+    from conveyor.dataset._workers import WorkerError, WorkerPool
+    marker = str(tmp_path / "marker")
+    monkeypatch.setattr(ds, "WorkerPool", functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
+    data = ds.GeneratorDataset(DiesOnce(marker), ["x"], shuffle=False, num_parallel_workers=2)
+    with pytest.raises(WorkerError, match="while starting"):  # the worker died on 13; its replacement failed
+        rows(data)
+    with open(marker, "w") as f:
+        f.write("start")
+    errors = 0
+    while True:  # each failure says which worker and why, until a fresh replacement reads on
+        try:
+            got = rows(data)
+            break
+        except WorkerError as error:
+            assert "conveyor worker" in str(error) and "pid" in str(error)
+            errors += 1
+            assert errors <= 3, "the failed worker is never replaced"
+    assert [int(x) for x, in got[0]] == list(range(32))

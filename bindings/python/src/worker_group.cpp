@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -72,6 +73,11 @@ class Reader {
     at_ += sizeof(T);
     return value;
   }
+  /// The slot id of a row's reply (after its status byte).
+  std::uint32_t take_slot_id() {
+    take<std::uint8_t>();
+    return take<std::uint32_t>();
+  }
   std::string take_string(std::size_t size) {
     if (at_ + size > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
     std::string s(reinterpret_cast<const char*>(&data_[at_]), size);
@@ -93,8 +99,12 @@ struct Reply {
 /// The parent's end of one worker: its socket, its slots, and the slots to give back.
 class Channel {
  public:
+  /// `progress`: the worker's progress word, or -1 when it has none (it failed to start).
   Channel(int socket, int sentinel, int progress, long pid)
-      : pid(pid), socket_(socket), sentinel_(sentinel), progress_(progress, sizeof(std::uint64_t)) {}
+      : pid(pid),
+        socket_(socket),
+        sentinel_(sentinel),
+        progress_(progress < 0 ? nullptr : std::make_unique<Mapping>(progress, sizeof(std::uint64_t))) {}
 
   /// The worker's process id.
   const long pid;
@@ -105,8 +115,9 @@ class Channel {
 
   /// The sample the worker notes it is reading in its progress word, if any.
   std::optional<std::uint64_t> reading() const noexcept {
+    if (!progress_) return std::nullopt;
     std::uint64_t sample;
-    std::memcpy(&sample, progress_.data(), sizeof sample);
+    std::memcpy(&sample, progress_->data(), sizeof sample);
     return sample == kNoSample ? std::nullopt : std::optional(sample);
   }
 
@@ -132,12 +143,12 @@ class Channel {
 
   /// Asks the worker to give up request `ticket`: it answers the rest of it with one cancelled
   /// reply, or not at all when it has answered it already. Thread-safe.
-  void cancel(std::uint64_t ticket) {
-    std::lock_guard lock(send_mutex_);
-    std::vector<unsigned char> frame(4 + 1 + 8);
-    frame[4] = kCancel;
+  /// Nothing here may throw: it runs in a std::stop_callback.
+  void cancel(std::uint64_t ticket) noexcept {
+    std::array<unsigned char, 4 + 1 + 8> frame{0, 0, 0, 1 + 8, kCancel};
     std::memcpy(&frame[5], &ticket, 8);
-    write_frame(frame);
+    std::lock_guard lock(send_mutex_);
+    write_all(frame.data(), frame.size());
   }
 
   /// Waits until the replies to `ticket` are next (requests are answered in order) and holds
@@ -156,36 +167,60 @@ class Channel {
   }
 
   /// Reads the message answering the request whose turn it is (the caller holds the turn) into
-  /// `message`, and returns its replies, one per row answered, with the slots they name;
-  /// receives and maps the new slots it announces. Throws WorkerGone.
-  std::vector<Reply> read_replies(std::vector<unsigned char>& message) {
-    unsigned char header[4];
+  /// `message`, and returns its replies, one per row answered and at most `rows`, with the slots
+  /// they name; receives and maps the new slots it announces. Throws WorkerGone; on any other
+  /// failure, the slots the message names are given back.
+  std::vector<Reply> read_replies(std::vector<unsigned char>& message, std::size_t rows) {
+    unsigned char header[8];
     read_all(header, 4);
-    const std::uint32_t size = (std::uint32_t{header[0]} << 24) | (std::uint32_t{header[1]} << 16) |
-                               (std::uint32_t{header[2]} << 8) | header[3];
+    std::uint64_t size = 0;
+    for (int i = 0; i < 4; ++i) size = size << 8 | header[i];
+    if (size == 0xFFFFFFFF) {  // multiprocessing's framing of 2 GiB and more: a big-endian u64 follows
+      read_all(header, 8);
+      size = 0;
+      for (int i = 0; i < 8; ++i) size = size << 8 | header[i];
+    }
     message.resize(size);
     read_all(message.data(), size);
     std::vector<Reply> replies;
-    for (std::size_t at = 0; at < message.size();) {
-      std::uint32_t length;
-      if (message.size() - at < sizeof length) throw std::runtime_error("conveyor: a worker's reply is cut short");
-      std::memcpy(&length, &message[at], sizeof length);
-      at += sizeof length;
-      if (length == 0 || length > message.size() - at) throw std::runtime_error("conveyor: a worker's reply is cut short");
-      replies.push_back({std::span(message).subspan(at, length), nullptr});
-      at += length;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> announced;  // new slots: (id, size)
+    try {
+      for (std::size_t at = 0; at < message.size();) {
+        std::uint32_t length;
+        if (message.size() - at < sizeof length) throw std::runtime_error("conveyor: a worker's reply is cut short");
+        std::memcpy(&length, &message[at], sizeof length);
+        at += sizeof length;
+        if (length == 0 || length > message.size() - at)
+          throw std::runtime_error("conveyor: a worker's reply is cut short");
+        replies.push_back({std::span(message).subspan(at, length), nullptr});
+        at += length;
+      }
+      if (replies.size() > rows) throw std::runtime_error("conveyor: a worker sent more rows than asked for");
+      for (const Reply& reply : replies) {
+        Reader in(reply.bytes);
+        if (in.take<std::uint8_t>() != kOk) continue;
+        const auto id = in.take<std::uint32_t>();
+        if (const auto new_size = in.take<std::uint64_t>()) announced.emplace_back(id, new_size);
+      }
+    } catch (...) {
+      broken_ = true;  // the descriptors it announced are still in the socket: the worker is replaced
+      throw;
     }
     // The new slots' descriptors follow the message, one per reply that announces one: all are
-    // received before any is mapped, so that a failure leaves none in the socket.
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> announced;  // (id, size)
-    for (const Reply& reply : replies) {
-      Reader in(reply.bytes);
-      if (in.take<std::uint8_t>() != kOk) continue;
-      const auto id = in.take<std::uint32_t>();
-      if (const auto new_size = in.take<std::uint64_t>()) announced.emplace_back(id, new_size);
-    }
+    // received before any is mapped, so that a mapping that fails leaves none in the socket.
     std::vector<int> fds;
-    for (std::size_t k = 0; k < announced.size(); ++k) fds.push_back(receive_fd());
+    const struct Close {
+      std::vector<int>& fds;
+      ~Close() {
+        for (int fd : fds) ::close(fd);  // a mapping keeps its own reference
+      }
+    } close_fds{fds};
+    try {
+      for (std::size_t k = 0; k < announced.size(); ++k) fds.push_back(receive_fd());
+    } catch (...) {
+      broken_ = true;  // those not received yet are still in the socket
+      throw;
+    }
     std::exception_ptr failure;
     for (std::size_t k = 0; k < announced.size(); ++k) {
       const auto [id, new_size] = announced[k];
@@ -196,16 +231,22 @@ class Channel {
       } catch (...) {
         if (!failure) failure = std::current_exception();
       }
-      ::close(fds[k]);
     }
-    if (failure) std::rethrow_exception(failure);
     for (Reply& reply : replies) {
       Reader in(reply.bytes);
       if (in.take<std::uint8_t>() != kOk) continue;
       const auto id = in.take<std::uint32_t>();
       if (id == kNoSlot) continue;
-      if (id >= slots_.size() || !slots_[id]) throw std::runtime_error("conveyor: a worker named a slot it never sent");
-      reply.slot = slots_[id];
+      if (id < slots_.size() && slots_[id])
+        reply.slot = slots_[id];
+      else if (!failure)
+        failure = std::make_exception_ptr(std::runtime_error("conveyor: a worker named a slot it never sent"));
+    }
+    if (failure) {
+      // No row is made of this message: its slots go back to the worker now.
+      for (const Reply& reply : replies)
+        if (reply.slot) release(Reader(reply.bytes).take_slot_id());
+      std::rethrow_exception(failure);
     }
     return replies;
   }
@@ -230,6 +271,7 @@ class Channel {
   }
 
   void read_all(unsigned char* data, std::size_t size) {
+    if (broken_) throw WorkerGone{};
     while (size > 0) {
       await_readable();
       const ssize_t n = ::read(socket_, data, size);
@@ -248,7 +290,7 @@ class Channel {
     write_all(frame.data(), frame.size());
   }
 
-  void write_all(const unsigned char* data, std::size_t size) {
+  void write_all(const unsigned char* data, std::size_t size) noexcept {
     while (size > 0) {
       const ssize_t n = ::send(socket_, data, size, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
@@ -272,6 +314,8 @@ class Channel {
     ssize_t n;
     do n = ::recvmsg(socket_, &message, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
+    if (n > 0 && (message.msg_flags & MSG_CTRUNC))  // out of descriptors here, not a dead worker
+      throw std::system_error(EMFILE, std::generic_category(), "conveyor: receiving a worker's shared-memory slot");
     const cmsghdr* header = CMSG_FIRSTHDR(&message);
     if (n <= 0 || header == nullptr || header->cmsg_type != SCM_RIGHTS) throw WorkerGone{};
     int fd;
@@ -281,7 +325,8 @@ class Channel {
 
   int socket_;
   int sentinel_;
-  Mapping progress_;
+  std::unique_ptr<Mapping> progress_;
+  bool broken_ = false;  // a message did not parse: the stream is out of step; touched in a turn
   std::mutex send_mutex_;
   std::uint64_t sent_ = 0;
   std::mutex turn_mutex_;
@@ -392,14 +437,13 @@ void WorkerGroup::request(std::span<const unsigned char> body, std::span<const s
   std::vector<workers::Reply> replies;
   try {
     try {
-      replies = channel->read_replies(message);
+      replies = channel->read_replies(message, indices.size());
     } catch (const WorkerGone&) {
       // The first reader to find the worker gone holds the request it was reading; a request
       // queued behind it is lost with it. Either names the sample the worker died on.
       if (!channel->died_reading) channel->died_reading = channel->reading().value_or(indices.front());
       raise_dead(worker, *channel, *channel->died_reading);
     }
-    if (replies.size() > indices.size()) throw std::runtime_error("conveyor: a worker sent more rows than asked for");
   } catch (...) {
     // Its rows, those it had read too, went with the worker (or the message is unreadable).
     fail_from(0, std::current_exception());

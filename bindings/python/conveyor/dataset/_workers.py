@@ -198,20 +198,40 @@ def _read_bytes(path: str) -> Optional[int]:
         return None
 
 
+def _inactive_file(path: str, key: str) -> int:
+    """The page cache a cgroup's memory.stat counts as inactive (reclaimable); 0 if unknown."""
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _cgroup_room(root: str) -> Optional[Tuple[int, int, int]]:
-    """(room, limit, in use) of the tightest memory limit on this process's cgroups, if any."""
+    """(room, limit, in use) of the tightest memory limit on this process's cgroups, if any. In
+    use is the working set, as container runtimes count it: the usage less inactive page cache,
+    which the kernel reclaims before it refuses memory."""
     try:
         with open(os.path.join(root, "proc/self/cgroup")) as f:
             lines = f.read().splitlines()
-    except OSError:
+    except (OSError, ValueError):
         return None
     tightest = None
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        _, controllers, path = fields
         if controllers == "":
             base, limit_file, usage_file = "sys/fs/cgroup", "memory.max", "memory.current"
+            cache_key = "inactive_file"
         elif "memory" in controllers.split(","):
             base, limit_file, usage_file = "sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
+            cache_key = "total_inactive_file"
         else:
             continue
         parts = [p for p in path.split("/") if p]
@@ -219,7 +239,10 @@ def _cgroup_room(root: str) -> Optional[Tuple[int, int, int]]:
             directory = os.path.join(root, base, *parts[:depth])
             limit = _read_bytes(os.path.join(directory, limit_file))
             used = _read_bytes(os.path.join(directory, usage_file))
-            if limit is not None and used is not None and (tightest is None or limit - used < tightest[0]):
+            if limit is None or used is None:
+                continue
+            used = max(used - _inactive_file(os.path.join(directory, "memory.stat"), cache_key), 0)
+            if tightest is None or limit - used < tightest[0]:
                 tightest = (max(limit - used, 0), limit, used)
     return tightest
 
@@ -571,9 +594,11 @@ class WorkerPool:
         return [w.process.pid for w in self._workers]
 
     def channel(self, i: int) -> Tuple[int, int, int, int]:
-        """Worker i's socket, exit sentinel and progress word descriptors, and its pid."""
+        """Worker i's socket, exit sentinel and progress word descriptors (-1 for a worker that
+        failed to start and has none), and its pid."""
         worker = self._workers[i]
-        return worker.conn.fileno(), worker.process.sentinel, worker.progress, worker.process.pid
+        progress = -1 if worker.progress is None else worker.progress
+        return worker.conn.fileno(), worker.process.sentinel, progress, worker.process.pid
 
     def error(self, payload: bytes, i: int, index: int) -> BaseException:
         """The exception worker i sent for sample `index`, its traceback added as a note."""
