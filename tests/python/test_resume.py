@@ -381,3 +381,35 @@ def test_dataloader_state_from_another_loader_is_an_error():
         DataLoader(Plain(), batch_size=2).load_state_dict(state)
     with pytest.raises(ValueError, match="seed"):
         DataLoader(Plain(), batch_size=3, generator=torch.Generator().manual_seed(state["seed"] + 1)).load_state_dict(state)
+
+
+class Numbered:
+    """Row i: the int64 i; 4,000 rows."""
+
+    def __len__(self):
+        return 4000
+
+    def __getitem__(self, i):
+        return np.int64(i)
+
+
+def test_state_read_on_another_thread_while_next_runs_is_a_consistent_position():
+    import threading
+    data = ds.GeneratorDataset(Numbered(), ["x"], shuffle=True, num_parallel_workers=2).batch(10)
+    iterator = data.create_tuple_iterator(output_numpy=True, num_epochs=1)
+    states, done = [], threading.Event()
+
+    def checkpoint():
+        while not done.is_set():
+            state = iterator.state_dict()
+            states.append(state["epoch"] * 400 + state["outputs"])
+
+    thread = threading.Thread(target=checkpoint)
+    thread.start()
+    try:
+        count = sum(1 for _ in iterator)
+    finally:
+        done.set()
+        thread.join()
+    assert count == 400 and len(states) > 1
+    assert states == sorted(states) and all(0 <= s <= 400 for s in states)  # the epoch's end: (1, 0)

@@ -1,6 +1,8 @@
 // Datasets and iterators. The GIL is released whenever the engine may wait (next(), teardown,
 // output_shapes) and taken by the engine only to call Python.
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <new>
 
 #include <pybind11/stl.h>
@@ -93,6 +95,7 @@ class PythonIterator {
     std::optional<Batch> batch;
     {
       py::gil_scoped_release release;
+      std::lock_guard lock(reading_);
       batch = held.iterator->next_in_epoch();
     }
     if (!batch) return py::none();
@@ -103,7 +106,7 @@ class PythonIterator {
 
   // Stops the pipeline and, unless a next() on another thread still holds it, joins its threads.
   void close() {
-    if (iterator_) last_position_ = iterator_->position();
+    if (iterator_) last_position_ = read_position();
     auto iterator = std::move(iterator_);
     if (!iterator) return;
     iterator->cancel();
@@ -116,7 +119,7 @@ class PythonIterator {
   // (epoch, outputs read of it, the stages' state there as plain values): see
   // Iterator::position and cut_to_python. One reading, so the three agree. Kept after close().
   py::tuple state() {
-    if (iterator_) last_position_ = iterator_->position();
+    if (iterator_) last_position_ = read_position();
     return py::make_tuple(last_position_.epoch, last_position_.outputs, cut_to_python(last_position_.cut));
   }
 
@@ -149,8 +152,18 @@ class PythonIterator {
     }
   };
 
+  // The reader's state is one thread's at a time (Iterator::position): a state() or close() on
+  // another thread than a next() waits for it to take its output. Taken with the GIL released.
+  Position read_position() {
+    Held held{iterator_};  // a copy: a close() on another thread may drop ours meanwhile
+    py::gil_scoped_release release;
+    std::lock_guard lock(reading_);
+    return held.iterator->position();
+  }
+
   std::shared_ptr<Iterator> iterator_;
   Position last_position_;
+  std::mutex reading_;
 };
 
 // Raises conveyor._core.PipelineError for a conveyor::Error, with the stage, the sample and the
