@@ -299,8 +299,11 @@ def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again
     marker = str(tmp_path / "marker")
     monkeypatch.setattr(ds, "WorkerPool", functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
     data = ds.GeneratorDataset(DiesOnce(marker), ["x"], shuffle=False, num_parallel_workers=2)
-    with pytest.raises(WorkerError, match="while starting"):  # the worker died on 13; its replacement failed
+    with pytest.raises(WorkerError) as raised:
         rows(data)
+    message = str(raised.value)  # both deaths: the worker's on sample 13, then its replacement's
+    assert "killed by signal SIGKILL while reading sample 13; its replacement failed" in message
+    assert "while starting" in message
     with open(marker, "w") as f:
         f.write("start")
     errors = 0

@@ -608,7 +608,9 @@ class WorkerPool:
         return error
 
     def dead(self, i: int, index: int, pid: int) -> WorkerError:
-        """Replaces worker i when it is still process `pid`, and says how that process died."""
+        """Replaces worker i when it is still process `pid`, and says how that process died (and,
+        when the replacement failed to start, that too: the next read retries it)."""
+        replacement = ""
         with self._lock:
             worker = self._workers[i]
             if worker.process.pid == pid:
@@ -617,9 +619,12 @@ class WorkerPool:
                 self._workers[i] = fresh
                 if worker.process.is_alive():  # it stopped answering
                     worker.process.kill()
-                fresh.wait_ready()
+                try:
+                    fresh.wait_ready()
+                except WorkerError as error:
+                    replacement = f"; its replacement failed: {error}"
             worker = self._retired[pid]
-        return WorkerError(f"conveyor worker {i} (pid {pid}) {worker.death()} while reading sample {index}")
+        return WorkerError(f"conveyor worker {i} (pid {pid}) {worker.death()} while reading sample {index}{replacement}")
 
     def close(self) -> None:
         """Stops every worker (joining them; killing one that does not exit within 2 s)."""
