@@ -316,3 +316,32 @@ def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again
             errors += 1
             assert errors <= 3, "the failed worker is never replaced"
     assert [int(x) for x, in got[0]] == list(range(32))
+
+
+class NoisyDiesOnce:
+    """Row i: (i, a draw from numpy.random); reading row 13 kills the worker unless `marker`
+    exists, which it creates first."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __len__(self):
+        return 32
+
+    def __getitem__(self, index):
+        if index == 13 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return np.int64(index), np.float64(np.random.random())
+
+
+def test_rows_a_dead_worker_had_read_are_read_again_the_same_and_only_its_sample_on_is_lost(tmp_path, restore_config):
+    ds.config.set_error_samples_mode("skip")
+    data = ds.GeneratorDataset(NoisyDiesOnce(str(tmp_path / "died")), ["i", "noise"], shuffle=False,
+                               num_parallel_workers=2)
+    survived = {int(i): float(noise) for i, noise in rows(data)[0]}
+    # Rows 0-15 are one request: the worker read 0-12, died on 13; 13-15 are skipped.
+    assert sorted(survived) == [i for i in range(32) if i not in (13, 14, 15)]
+    whole = {int(i): float(noise) for i, noise in rows(data)[0]}  # no death this time
+    assert sorted(whole) == list(range(32))
+    assert all(survived[i] == whole[i] for i in survived), "rows read again drew other numbers"

@@ -8,8 +8,8 @@
 namespace conveyor::python {
 namespace {
 
-/// Reads chunks of rows from the workers: one request per chunk, whose body is ``<QI`` (epoch,
-/// n) and n ``<Q`` indices.
+/// Reads chunks of rows from the workers: one request per chunk, whose body is ``<QII`` (epoch,
+/// n, the first m to answer) and n ``<Q`` indices.
 class WorkerSource final : public Source {
  public:
   explicit WorkerSource(py::object pool)  // the GIL held
@@ -33,11 +33,19 @@ class WorkerSource final : public Source {
   void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
                   std::span<std::exception_ptr> errors, std::stop_token stop) const override {
     const auto count = static_cast<std::uint32_t>(indices.size());
-    std::vector<unsigned char> body(12 + 8 * indices.size());
+    std::vector<unsigned char> body(16 + 8 * indices.size());
     std::memcpy(&body[0], &epoch, 8);
     std::memcpy(&body[8], &count, 4);
-    std::memcpy(&body[12], indices.data(), 8 * indices.size());
-    workers_.request(body, indices, rows, errors, std::move(stop));
+    std::memcpy(&body[12], &count, 4);
+    std::memcpy(&body[16], indices.data(), 8 * indices.size());
+    // The first k rows of the same chunk: seeded from all of it, so read the same way again.
+    const auto first_rows = [&body](std::size_t k) {
+      std::vector<unsigned char> first = body;
+      const auto answer = static_cast<std::uint32_t>(k);
+      std::memcpy(&first[12], &answer, 4);
+      return first;
+    };
+    workers_.request(body, indices, rows, errors, std::move(stop), first_rows);
   }
 
   std::size_t fetch_block() const noexcept override { return block_; }

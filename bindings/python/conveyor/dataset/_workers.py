@@ -36,8 +36,9 @@ How it works:
   reading, so stopping waits for one row, not for a chunk.
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
   sample it was reading (it notes each in its progress word, a shared page the parent reads);
-  it is replaced for the next request. The rows of its request, those it had read too, fail
-  with that error. An exception in ``__getitem__`` is re-raised in
+  it is replaced for the next request. The rows of its request from that sample on fail with
+  that error; those it had read before it are read again by a living worker (the same rows:
+  the request is seeded the same way). An exception in ``__getitem__`` is re-raised in
   the parent with its type and message, the worker's traceback added as a note. Workers ignore
   SIGINT (Ctrl-C is the parent's to handle) and exit when the dataset's process goes away (their
   end of the socket reads end-of-file).
@@ -46,7 +47,9 @@ The protocol, over multiprocessing's framing (a big-endian int32 length, then th
 fields little-endian): a message is a request, ``B`` 0, ``<I`` m and m ``<I`` slot ids the
 parent gives back, then the job's body; or a cancellation, ``B`` 1 and ``<Q`` the number of
 the request to give up (requests are numbered from 0 in the order sent); an empty payload
-stops the worker. A source's body is ``<QI`` (epoch, n) and n ``<Q`` indices; a map's is
+stops the worker. A source's body is ``<QII`` (epoch, n, m) and n ``<Q`` indices: the worker
+seeds from all n and answers the first m (fewer than n when the parent reads again the rows a
+dead worker had read before the one it died on); a map's is
 ``<QQQI`` (epoch, sample, op position, column count), the columns' headers as below (offsets
 from the body's start), then their bytes. The worker starts with a ready message (``B`` 2),
 then its progress word's descriptor (SCM_RIGHTS: a page whose first ``<Q`` is the sample it is
@@ -343,10 +346,10 @@ class SourceJob:
     def answer(self, body: bytes, slots: "_WorkerSlots", seed: int, cancelled: Callable[[], bool]):
         """Yields a reply, and the descriptor of a new slot or None, per requested row; once
         ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
-        epoch, count = struct.unpack_from("<QI", body)
-        indices = struct.unpack_from(f"<{count}Q", body, 12)
+        epoch, count, answer = struct.unpack_from("<QII", body)
+        indices = struct.unpack_from(f"<{count}Q", body, 16)
         _seed_everything(seed, epoch, indices)
-        for position, index in enumerate(indices):
+        for position, index in enumerate(indices[:answer]):
             if position and cancelled():
                 yield bytes([CANCELLED]), None
                 return
