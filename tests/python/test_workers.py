@@ -265,11 +265,11 @@ def test_slot_memory_is_the_least_of_memavailable_and_every_cgroup_limit_above_t
 
 
 class DiesOnce:
-    """Row i: the int64 i; reading row 13 writes "refuse" into `marker` and kills the worker,
-    unless the marker exists."""
+    """Row i: (i, a draw from numpy.random); reading row 13 kills the worker unless `marker`
+    exists, which it first creates, holding `note`."""
 
-    def __init__(self, marker):
-        self.marker = marker
+    def __init__(self, marker, note=""):
+        self.marker, self.note = marker, note
 
     def __len__(self):
         return 32
@@ -277,9 +277,9 @@ class DiesOnce:
     def __getitem__(self, index):
         if index == 13 and not os.path.exists(self.marker):
             with open(self.marker, "w") as f:
-                f.write("refuse")
+                f.write(self.note)
             os.kill(os.getpid(), signal.SIGKILL)
-        return np.int64(index)
+        return np.int64(index), np.float64(np.random.random())
 
 
 class RefusesToStart:
@@ -298,7 +298,7 @@ def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again
     from conveyor.dataset._workers import WorkerError, WorkerPool
     marker = str(tmp_path / "marker")
     monkeypatch.setattr(ds, "WorkerPool", functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
-    data = ds.GeneratorDataset(DiesOnce(marker), ["x"], shuffle=False, num_parallel_workers=2)
+    data = ds.GeneratorDataset(DiesOnce(marker, note="refuse"), ["x", "noise"], shuffle=False, num_parallel_workers=2)
     with pytest.raises(WorkerError) as raised:
         rows(data)
     message = str(raised.value)  # both deaths: the worker's on sample 13, then its replacement's
@@ -315,29 +315,12 @@ def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again
             assert "conveyor worker" in str(error) and "pid" in str(error)
             errors += 1
             assert errors <= 3, "the failed worker is never replaced"
-    assert [int(x) for x, in got[0]] == list(range(32))
-
-
-class NoisyDiesOnce:
-    """Row i: (i, a draw from numpy.random); reading row 13 kills the worker unless `marker`
-    exists, which it creates first."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __len__(self):
-        return 32
-
-    def __getitem__(self, index):
-        if index == 13 and not os.path.exists(self.marker):
-            open(self.marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL)
-        return np.int64(index), np.float64(np.random.random())
+    assert [int(x) for x, _ in got[0]] == list(range(32))
 
 
 def test_rows_a_dead_worker_had_read_are_read_again_the_same_and_only_its_sample_on_is_lost(tmp_path, restore_config):
     ds.config.set_error_samples_mode("skip")
-    data = ds.GeneratorDataset(NoisyDiesOnce(str(tmp_path / "died")), ["i", "noise"], shuffle=False,
+    data = ds.GeneratorDataset(DiesOnce(str(tmp_path / "died")), ["i", "noise"], shuffle=False,
                                num_parallel_workers=2)
     survived = {int(i): float(noise) for i, noise in rows(data)[0]}
     # Rows 0-15 are one request: the worker read 0-12, died on 13; 13-15 are skipped.
