@@ -63,7 +63,7 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
   std::uint64_t rows = 0;
   // Rows nobody will read: after cancel(), or of an epoch the consumer has left.
   auto abandoned = [&] {
-    return cancelled_.load(std::memory_order_relaxed) || chunk.epoch < wanted_epoch_.load(std::memory_order_relaxed);
+    return stop_.stop_requested() || chunk.epoch < wanted_epoch_.load(std::memory_order_relaxed);
   };
   auto fail = [&](std::size_t i) {
     chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));
@@ -231,7 +231,7 @@ std::optional<Sample> ParallelStream::next() {
     auto chunk = done_.pop();
     // A chunk that passed a stage after cancel() may hold rows the stage skipped; the pop
     // synchronises with that stage, so the flag is seen here.
-    if (!chunk || cancelled_) throw Cancelled{};
+    if (!chunk || stop_.stop_requested()) throw Cancelled{};
     credits_.release();
     // The rest of an epoch the consumer has left (its rows may have been skipped).
     if ((*chunk)->epoch < epoch_) continue;
@@ -241,7 +241,6 @@ std::optional<Sample> ParallelStream::next() {
 }
 
 void ParallelStream::cancel() noexcept {
-  cancelled_ = true;
   stop_.request_stop();
   credits_.close();
   done_.abort();

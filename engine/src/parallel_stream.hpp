@@ -84,8 +84,8 @@ class ParallelStream final : public Stream {
 
   Semaphore credits_;
   Channel<ChunkPtr> done_;
-  std::atomic<bool> cancelled_{false};
-  std::stop_source stop_;  // requested by cancel(), for stages that wait (RowStage::apply_many)
+  // Requested by cancel(): stages drop their work, and one that waits wakes (RowStage::apply_many).
+  std::stop_source stop_;
   // The epoch the consumer is in: the feeder and the stages drop work on earlier ones.
   std::atomic<std::uint64_t> wanted_epoch_{0};
   std::thread feeder_;

@@ -73,11 +73,6 @@ class Reader {
     at_ += sizeof(T);
     return value;
   }
-  /// The slot id of a row's reply (after its status byte).
-  std::uint32_t take_slot_id() {
-    take<std::uint8_t>();
-    return take<std::uint32_t>();
-  }
   std::string take_string(std::size_t size) {
     if (at_ + size > data_.size()) throw std::runtime_error("conveyor: a worker's reply is cut short");
     std::string s(reinterpret_cast<const char*>(&data_[at_]), size);
@@ -93,6 +88,7 @@ class Reader {
 /// One row's reply, within the message that answers a request, and the slot it names.
 struct Reply {
   std::span<const unsigned char> bytes;
+  std::uint32_t slot_id = kNoSlot;  // a row's (kOk) only
   std::shared_ptr<Mapping> slot;
 };
 
@@ -137,7 +133,9 @@ class Channel {
     std::memcpy(&frame[5], &given_back, 4);
     if (given_back) std::memcpy(&frame[9], released.data(), 4 * released.size());
     std::memcpy(&frame[9 + 4 * released.size()], body.data(), body.size());
-    write_frame(frame);
+    const auto payload = static_cast<std::uint32_t>(frame.size() - 4);
+    for (int i = 0; i < 4; ++i) frame[i] = static_cast<unsigned char>(payload >> (24 - 8 * i));  // big-endian length
+    write_all(frame.data(), frame.size());  // a dead worker is found when its reply is awaited
     return sent_++;
   }
 
@@ -192,16 +190,14 @@ class Channel {
         at += sizeof length;
         if (length == 0 || length > message.size() - at)
           throw std::runtime_error("conveyor: a worker's reply is cut short");
-        replies.push_back({std::span(message).subspan(at, length), nullptr});
+        Reply& reply = replies.emplace_back(Reply{std::span(message).subspan(at, length), kNoSlot, nullptr});
         at += length;
-      }
-      if (replies.size() > rows) throw std::runtime_error("conveyor: a worker sent more rows than asked for");
-      for (const Reply& reply : replies) {
         Reader in(reply.bytes);
         if (in.take<std::uint8_t>() != kOk) continue;
-        const auto id = in.take<std::uint32_t>();
-        if (const auto new_size = in.take<std::uint64_t>()) announced.emplace_back(id, new_size);
+        reply.slot_id = in.take<std::uint32_t>();
+        if (const auto new_size = in.take<std::uint64_t>()) announced.emplace_back(reply.slot_id, new_size);
       }
+      if (replies.size() > rows) throw std::runtime_error("conveyor: a worker sent more rows than asked for");
     } catch (...) {
       broken_ = true;  // the descriptors it announced are still in the socket: the worker is replaced
       throw;
@@ -233,19 +229,16 @@ class Channel {
       }
     }
     for (Reply& reply : replies) {
-      Reader in(reply.bytes);
-      if (in.take<std::uint8_t>() != kOk) continue;
-      const auto id = in.take<std::uint32_t>();
-      if (id == kNoSlot) continue;
-      if (id < slots_.size() && slots_[id])
-        reply.slot = slots_[id];
+      if (reply.slot_id == kNoSlot) continue;
+      if (reply.slot_id < slots_.size() && slots_[reply.slot_id])
+        reply.slot = slots_[reply.slot_id];
       else if (!failure)
         failure = std::make_exception_ptr(std::runtime_error("conveyor: a worker named a slot it never sent"));
     }
     if (failure) {
       // No row is made of this message: its slots go back to the worker now.
       for (const Reply& reply : replies)
-        if (reply.slot) release(Reader(reply.bytes).take_slot_id());
+        if (reply.slot) release(reply.slot_id);
       std::rethrow_exception(failure);
     }
     return replies;
@@ -280,14 +273,6 @@ class Channel {
       data += n;
       size -= static_cast<std::size_t>(n);
     }
-  }
-
-  /// Writes `frame`, whose first 4 bytes become the big-endian length of the rest. A dead
-  /// worker is found when its reply is awaited.
-  void write_frame(std::vector<unsigned char>& frame) {
-    const auto payload = static_cast<std::uint32_t>(frame.size() - 4);
-    for (int i = 0; i < 4; ++i) frame[i] = static_cast<unsigned char>(payload >> (24 - 8 * i));
-    write_all(frame.data(), frame.size());
   }
 
   void write_all(const unsigned char* data, std::size_t size) noexcept {

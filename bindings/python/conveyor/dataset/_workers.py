@@ -26,10 +26,10 @@ How it works:
   MemoryError that says what was needed and what was available, not a visit from the OOM killer.
 * The engine asks for rows in fixed chunks of ``ROWS_PER_REQUEST`` consecutive positions of the
   sampler's order, and the worker answers a request in one message, so that a request's cost
-  (the parent is woken once, not once a row) is shared by its rows. Before a chunk the worker seeds ``random``, ``numpy.random`` and (when torch is loaded)
-  torch's CPU generator from (seed, epoch, the chunk's indices), and reads the chunk in order: a
-  dataset that draws random numbers gives the same rows whatever the number of workers and
-  however they are scheduled. (Seeding costs ~30-60 us, too much to pay per row.) A map
+  (the parent is woken once, not once a row) is shared by its rows. Before a chunk the worker
+  seeds ``random``, ``numpy.random`` and (when torch is loaded) torch's CPU generator from
+  (seed, epoch, the chunk's indices), and reads the chunk in order: a dataset that draws random
+  numbers gives the same rows whatever the number of workers and however they are scheduled. (Seeding costs ~30-60 us, too much to pay per row.) A map
   request carries one row, and the generators are seeded from (seed, epoch, sample, op).
 * Between rows the worker reads what has arrived on its socket: when a pipeline stops, the
   parent cancels the requests it has sent, and the worker gives each up after the row it is
@@ -169,7 +169,9 @@ def available_memory(root: str = "/") -> Tuple[Optional[int], str]:
     MemAvailable and the room under every memory limit of its cgroup and the groups above it
     (cgroup v2's memory.max, v1's memory.limit_in_bytes, less what is in use). (None, words)
     where nothing can be read. `root` is where /proc and /sys are found (for tests)."""
-    system = _meminfo_available(os.path.join(root, "proc/meminfo"))
+    system = _field(os.path.join(root, "proc/meminfo"), "MemAvailable:")
+    if system is not None:
+        system *= 1024  # kB
     limit = _cgroup_room(root)
     if limit is not None and (system is None or limit[0] < system):
         room, most, used = limit
@@ -180,13 +182,16 @@ def available_memory(root: str = "/") -> Tuple[Optional[int], str]:
     return system, f"available memory: {system // 1024} kB"
 
 
-def _meminfo_available(path: str) -> Optional[int]:
+def _field(path: str, key: str) -> Optional[int]:
+    """The number after `key` on its line of a "key value ..." file (/proc/meminfo, a cgroup's
+    memory.stat); None if absent or unreadable."""
     try:
-        with open(path) as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+        with open(path) as f:
+            for line in f:
+                words = line.split()
+                if len(words) >= 2 and words[0] == key:
+                    return int(words[1])
+    except (OSError, ValueError):
         pass
     return None
 
@@ -199,19 +204,6 @@ def _read_bytes(path: str) -> Optional[int]:
         return None if text == "max" else int(text)
     except (OSError, ValueError):
         return None
-
-
-def _inactive_file(path: str, key: str) -> int:
-    """The page cache a cgroup's memory.stat counts as inactive (reclaimable); 0 if unknown."""
-    try:
-        with open(path) as f:
-            for line in f:
-                name, _, value = line.partition(" ")
-                if name == key:
-                    return int(value)
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def _cgroup_room(root: str) -> Optional[Tuple[int, int, int]]:
@@ -244,7 +236,7 @@ def _cgroup_room(root: str) -> Optional[Tuple[int, int, int]]:
             used = _read_bytes(os.path.join(directory, usage_file))
             if limit is None or used is None:
                 continue
-            used = max(used - _inactive_file(os.path.join(directory, "memory.stat"), cache_key), 0)
+            used = max(used - (_field(os.path.join(directory, "memory.stat"), cache_key) or 0), 0)
             if tightest is None or limit - used < tightest[0]:
                 tightest = (max(limit - used, 0), limit, used)
     return tightest
