@@ -64,6 +64,19 @@ class Slow:
         return np.int64(index)
 
 
+class Mixed:
+    """Row i: every kind of value a row may hold, their shapes and lengths changing with i."""
+
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, index):
+        big_endian = np.arange(index % 4 + 1, dtype=">f8") * index
+        return (np.full((index % 3 + 1, 2), index, dtype=np.float32), index - 20, index / 8, index % 2 == 0,
+                np.uint8(index), b"x" * (index % 5), "é" * (index % 3), big_endian, 2 ** 63 + index,
+                [index, index + 1])
+
+
 class RefusedSlot:
     """Row 3 (2 MiB) needs a slot larger than this worker may allocate: the worker caps its own
     file size at 1 MiB (RLIMIT_FSIZE), so reserving the slot fails with EFBIG."""
@@ -134,6 +147,21 @@ def test_rows_larger_than_any_slot_grow_a_slot_and_keep_their_values():
         for index, (value,) in enumerate(data.create_tuple_iterator(output_numpy=True, num_epochs=1)):
             assert value.shape == (index + 1, 40_000)
             assert (value == index).all()
+
+
+def test_rows_of_every_kind_of_value_read_by_workers_are_those_read_in_process():
+    # Workers encode a row's layout once per combination of dtypes and shapes, and write Python
+    # ints and floats without NumPy: both must agree with the in-process conversion.
+    names = [f"c{i}" for i in range(10)]
+    in_process, in_workers = (rows(ds.GeneratorDataset(Mixed(), names, shuffle=False, num_parallel_workers=2,
+                                                       python_multiprocessing=multiprocessing))[0]
+                              for multiprocessing in (False, True))
+    assert len(in_workers) == len(in_process) == 40
+    for index, (expected, got) in enumerate(zip(in_process, in_workers)):
+        for a, b in zip(expected, got):
+            assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), index
+    assert in_workers[7][1].dtype == np.int64 and in_workers[7][2].dtype == np.float64
+    assert in_workers[7][8].dtype == np.uint64 and in_workers[7][7].dtype == np.float64
 
 
 def test_large_rows_reach_the_consumer_in_shared_memory_without_a_copy():
