@@ -56,6 +56,21 @@ const Node* slot_map(const Node& batch) {
   return &child;
 }
 
+/// The random-access source below batch node `batch` whose epochs can end at the last whole
+/// batch: batch(drop_remainder) over nothing but maps, projections and renames (each row in
+/// gives one row out, in order) over the source, errors raised (skip and replace move rows
+/// across the cut). The rows past the cut would be read only to be dropped; torch's BatchSampler
+/// with drop_last does not read them either. Null when there is none.
+const Node* cut_source(const Node& batch, ErrorSamplesMode errors) {
+  if (!std::get<BatchOp>(batch.op).drop_remainder || errors != ErrorSamplesMode::raise) return nullptr;
+  for (const Node* node = batch.children.front().get();; node = node->children.front().get()) {
+    if (const auto* source = std::get_if<SourceOp>(&node->op)) return source->source->random_access() ? node : nullptr;
+    if (!std::holds_alternative<MapOp>(node->op) && !std::holds_alternative<ProjectOp>(node->op) &&
+        !std::holds_alternative<RenameOp>(node->op))
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
@@ -122,8 +137,11 @@ void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
 }
 
 std::unique_ptr<Stream> Compiler::compile(const Node& node) {
-  if (std::holds_alternative<BatchOp>(node.op))
+  if (const auto* batch = std::get_if<BatchOp>(&node.op)) {
     if (const Node* map = slot_map(node)) slot_maps_.push_back(map);
+    if (const Node* source = cut_source(node, config_.error_samples_mode))
+      cut_sources_.emplace_back(source, batch->batch_size);
+  }
   // Below a repeat, epochs are the repeat's passes: a resumed one starts in its resumed pass.
   const std::uint64_t first_epoch = first_epoch_;
   if (auto* op = std::get_if<RepeatOp>(&node.op)) {
@@ -146,9 +164,15 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       // buffer when there is one (it keeps those it held), else by the parallel stream.
       const std::uint64_t head = block ? start_.rows % block : 0;
       const std::uint64_t discard = start_.replay.empty() ? head : 0;
+      std::size_t whole = 0;
+      if (auto it = std::find_if(cut_sources_.begin(), cut_sources_.end(), [&](const auto& c) { return c.first == &node; });
+          it != cut_sources_.end()) {
+        whole = it->second;
+        cut_sources_.erase(it);
+      }
       stream = std::make_unique<ParallelStream>(
           std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_,
-                                          start_.rows - head, start_.replay, block),
+                                          start_.rows - head, start_.replay, block, whole),
           arena_, block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_, discard);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {

@@ -58,6 +58,9 @@ class Compiler {
   /// is compiled until the map is; and the writer the last such map handed to its batch stage.
   std::vector<const Node*> slot_maps_;
   std::optional<SlotWriter> slot_writer_;
+  /// Source nodes whose epochs a batch(drop_remainder) above them cuts to whole batches (see
+  /// SamplerStream), with the batch size, from when that batch is compiled until the source is.
+  std::vector<std::pair<const Node*, std::size_t>> cut_sources_;
 };
 
 }  // namespace conveyor::detail

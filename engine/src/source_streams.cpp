@@ -18,19 +18,25 @@ void check_columns(const Row& row, std::size_t columns) {
 
 SamplerStream::SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size,
                              std::uint64_t first_epoch, std::uint64_t skip, std::vector<std::uint64_t> replay,
-                             std::size_t block)
+                             std::size_t block, std::size_t whole)
     : sampler_(std::move(sampler)),
       dataset_size_(dataset_size),
       first_epoch_(first_epoch),
       skip_(skip),
       replay_(std::move(replay)),
-      block_(block) {}
+      block_(block),
+      whole_(whole) {}
 
 void SamplerStream::begin_epoch(std::uint64_t epoch) {
   try {
     indices_ = sampler_->indices(dataset_size_, sampler_->epoch() + epoch);
   } catch (...) {
     throw wrap_current_exception("sampler", std::nullopt);
+  }
+  if (whole_) {
+    std::size_t kept = indices_.size() / whole_ * whole_;
+    if (block_) kept = (kept + block_ - 1) / block_ * block_;
+    indices_.resize(std::min(kept, indices_.size()));
   }
   const bool first = epoch == first_epoch_;
   position_ = first ? static_cast<std::size_t>(std::min<std::uint64_t>(skip_, indices_.size())) : 0;

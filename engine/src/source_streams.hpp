@@ -23,10 +23,15 @@ namespace conveyor::detail {
 /// the first time: the chunks of those before `skip` first, each once, in the epoch's order;
 /// those from `skip` on come in the chunk read from `skip`. The reader drops the rows before the
 /// resumed position that `replay` does not name (see ShuffleStream).
+///
+/// With `whole` set (a batch(drop_remainder) of that size reads this stream's rows one for one),
+/// an epoch ends after its last multiple of `whole` positions, rounded up to a whole `block`
+/// (a chunk is read whole, as it would be without the cut).
 class SamplerStream final : public Stream {
  public:
   SamplerStream(std::shared_ptr<const Sampler> sampler, std::size_t dataset_size, std::uint64_t first_epoch = 0,
-                std::uint64_t skip = 0, std::vector<std::uint64_t> replay = {}, std::size_t block = 0);
+                std::uint64_t skip = 0, std::vector<std::uint64_t> replay = {}, std::size_t block = 0,
+                std::size_t whole = 0);
   void plan(std::optional<std::uint64_t>) override {}
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -41,6 +46,7 @@ class SamplerStream final : public Stream {
   std::uint64_t skip_;
   std::vector<std::uint64_t> replay_;
   std::size_t block_;
+  std::size_t whole_;
   // The positions yielded before `skip_` in the first epoch (replay_, or their whole chunks), and
   // how many were.
   std::vector<std::uint64_t> replaying_;

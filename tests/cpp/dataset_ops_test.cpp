@@ -110,6 +110,59 @@ TEST(SourceTest, ARowThatFailsInAChunkIsAnErrorInItsPlaceAfterTheRowsBeforeIt) {
   }
 }
 
+// The indices `source` was asked for, sorted.
+std::vector<std::uint64_t> read_indices(const Blocks& source) {
+  std::vector<std::uint64_t> read;
+  for (const auto& chunk : source.chunks()) read.insert(read.end(), chunk.begin(), chunk.end());
+  std::sort(read.begin(), read.end());
+  return read;
+}
+
+std::vector<std::uint64_t> sorted(std::vector<std::size_t> order, std::size_t count) {
+  std::vector<std::uint64_t> head(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count));
+  std::sort(head.begin(), head.end());
+  return head;
+}
+
+TEST(DropRemainderTest, RowsPastTheLastWholeBatchAreNotRead) {
+  auto source = std::make_shared<Blocks>(10, 0, 99);
+  auto ds = GeneratorDataset(source, {"v"}, {.shuffle = true, .seed = 4, .num_parallel_workers = 2})
+                .map([](Row row) { return row; })
+                .project({"v"})
+                .batch(4, true);
+  const auto order = RandomSampler(4).indices(10, 0);
+  EXPECT_EQ(read_all(ds.iterate(1), "v"), std::vector<std::int64_t>(order.begin(), order.begin() + 8));
+  EXPECT_EQ(read_indices(*source), sorted(order, 8));
+}
+
+TEST(DropRemainderTest, ASourceReadInFixedChunksReadsTheLastOneWhole) {
+  // Its rows may depend on the whole chunk (a worker process seeds from it): the cut must not
+  // change the rows kept.
+  auto source = std::make_shared<Blocks>(10, 3, 99);
+  auto ds = GeneratorDataset(source, {"v"}, {.shuffle = false}).batch(4, true);
+  EXPECT_EQ(read_all(ds.iterate(1), "v"), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(source->chunks(), (std::vector<std::vector<std::uint64_t>>{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}}));
+}
+
+TEST(DropRemainderTest, EveryRowIsReadWhenTheStagesBelowMayDropOrMoveRows) {
+  const std::vector<std::uint64_t> all{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  auto read_through = [](auto&& make) {
+    auto source = std::make_shared<Blocks>(10, 0, 99);
+    read_all(make(GeneratorDataset(source, {"v"}, {.shuffle = false})).iterate(1), "v");
+    return read_indices(*source);
+  };
+  EXPECT_EQ(read_through([](Dataset ds) { return ds.batch(4); }), all) << "no drop_remainder";
+  EXPECT_EQ(read_through([](Dataset ds) { return ds.filter([](const Row&) { return true; }).batch(4, true); }), all)
+      << "a filter";
+  EXPECT_EQ(read_through([](Dataset ds) { return ds.shuffle(4).batch(4, true); }), all) << "a shuffle buffer";
+  const Config saved = config();
+  Config skipping = saved;
+  skipping.error_samples_mode = ErrorSamplesMode::skip;
+  set_config(skipping);
+  EXPECT_EQ(read_through([](Dataset ds) { return ds.batch(4, true); }), all) << "failed rows skipped";
+  set_config(saved);
+}
+
 TEST(TakeSkipTest, TakeKeepsTheFirstRowsOfEachEpoch) {
   auto ds = ordered(10).take(3);
   EXPECT_EQ(read_all(ds.iterate(2)), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 2}));
