@@ -10,6 +10,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include "conveyor/error.hpp"
+#include "wording.hpp"
 
 namespace conveyor::detail {
 namespace {
@@ -132,7 +133,7 @@ std::vector<Sample> BatchStream::map_batch(std::vector<Sample> rows, std::uint64
     rows.resize(out.size());
     for (std::size_t i = 0; i < out.size(); ++i) {
       if (out[i].size() != columns_.size())
-        throw std::runtime_error("returned a row of " + std::to_string(out[i].size()) + " columns; expected " +
+        throw std::runtime_error("returned a row of " + columns_phrase(out[i].size()) + "; expected " +
                                  std::to_string(columns_.size()));
       rows[i].row = std::move(out[i]);
     }

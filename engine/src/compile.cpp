@@ -10,6 +10,7 @@
 #include "shuffle_stream.hpp"
 #include "source_streams.hpp"
 #include "structure_streams.hpp"
+#include "wording.hpp"
 
 namespace conveyor::detail {
 
@@ -96,7 +97,7 @@ RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
               ++context.op;
             }
             if (values.size() != map.output_count)
-              throw std::runtime_error("returned " + std::to_string(values.size()) + " columns; expected " +
+              throw std::runtime_error("returned " + columns_phrase(values.size()) + "; expected " +
                                        std::to_string(map.output_count));
             if (deferred) deferred->layout(values[0]);
             Row out;

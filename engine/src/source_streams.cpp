@@ -4,13 +4,14 @@
 #include <unordered_map>
 
 #include "conveyor/error.hpp"
+#include "wording.hpp"
 
 namespace conveyor::detail {
 namespace {
 
 void check_columns(const Row& row, std::size_t columns) {
   if (row.size() != columns)
-    throw std::runtime_error("returned a row of " + std::to_string(row.size()) + " columns; the dataset has " +
+    throw std::runtime_error("returned a row of " + columns_phrase(row.size()) + "; the dataset has " +
                              std::to_string(columns));
 }
 

@@ -385,7 +385,7 @@ def wrong_column_count(count: int) -> Callable[[str], None]:
         data = source(mode, Returns(tuple(np.int64(c) for c in range(count)), columns=2), ["a", "b"])
         error = raised(conveyor.PipelineError, data)
         names(error, "source", BAD)
-        assert f"returned a row of {count} columns; the dataset has 2" in str(error)
+        assert f"returned a row of {count} column{'s' if count != 1 else ''}; the dataset has 2" in str(error)
     return scenario
 
 
