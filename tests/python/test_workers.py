@@ -346,13 +346,17 @@ def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again
     assert [int(x) for x, _ in got[0]] == list(range(32))
 
 
-def test_rows_a_dead_worker_had_read_are_read_again_the_same_and_only_its_sample_on_is_lost(tmp_path, restore_config):
+def test_only_the_sample_a_worker_died_on_is_lost_and_the_rows_it_had_read_are_read_again_the_same(
+        tmp_path, restore_config):
     ds.config.set_error_samples_mode("skip")
     data = ds.GeneratorDataset(DiesOnce(str(tmp_path / "died")), ["i", "noise"], shuffle=False,
                                num_parallel_workers=2)
     survived = {int(i): float(noise) for i, noise in rows(data)[0]}
-    # Rows 0-15 are one request: the worker read 0-12, died on 13; 13-15 are skipped.
-    assert sorted(survived) == [i for i in range(32) if i not in (13, 14, 15)]
+    # Rows 0-15 are one request: the worker read 0-12 and died on 13; 0-12 are read again the
+    # same way, 14-15 as a request of their own.
+    assert sorted(survived) == [i for i in range(32) if i != 13]
     whole = {int(i): float(noise) for i, noise in rows(data)[0]}  # no death this time
     assert sorted(whole) == list(range(32))
-    assert all(survived[i] == whole[i] for i in survived), "rows read again drew other numbers"
+    same = [i for i in range(32) if i not in (13, 14, 15)]
+    assert all(survived[i] == whole[i] for i in same), "rows read again drew other numbers"
+    assert survived[14] != whole[14], "rows after the death are seeded from their own request"

@@ -391,23 +391,29 @@ WorkerGroup::~WorkerGroup() = default;
 
 void WorkerGroup::request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
                           std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop,
-                          const FirstRows& first_rows) const {
-  const std::size_t reread = exchange(body, indices, rows, errors, stop, static_cast<bool>(first_rows));
-  if (reread == 0) return;
-  // The rows before the one the worker died on were read, and went with it: read them again,
-  // the same way (a request seeds from all its indices), on a worker that lives. A row that
-  // fails again keeps the death as its error: that is what the user needs to see first.
-  const std::exception_ptr death = errors[reread];
-  std::fill(errors.begin(), errors.begin() + static_cast<std::ptrdiff_t>(reread), nullptr);
-  request(first_rows(reread), indices.first(reread), rows.first(reread), errors.first(reread), std::move(stop),
-          first_rows);
-  for (std::size_t i = 0; i < reread; ++i)
-    if (errors[i]) errors[i] = death;
+                          const Rereads* rereads) const {
+  const std::optional<std::size_t> died_at = exchange(body, indices, rows, errors, stop);
+  if (!died_at || !rereads) return;
+  // The rows of the request went with the worker: all but the one it died on are read again,
+  // on a worker that lives. A row before it that fails again keeps the death as its error:
+  // that is what the user needs to see first; a row after it keeps its own.
+  const std::size_t at = *died_at, after = at + 1;
+  const std::exception_ptr death = errors[at];
+  std::fill(errors.begin(), errors.end(), nullptr);
+  errors[at] = death;
+  if (at > 0) {
+    request(rereads->first(body, at), indices.first(at), rows.first(at), errors.first(at), stop, rereads);
+    for (std::size_t i = 0; i < at; ++i)
+      if (errors[i]) errors[i] = death;
+  }
+  if (after < indices.size())
+    request(rereads->own(indices.subspan(after)), indices.subspan(after), rows.subspan(after), errors.subspan(after),
+            stop, rereads);
 }
 
-std::size_t WorkerGroup::exchange(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
-                                  std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop,
-                                  bool can_reread) const {
+std::optional<std::size_t> WorkerGroup::exchange(std::span<const unsigned char> body,
+                                                 std::span<const std::uint64_t> indices, std::span<Row> rows,
+                                                 std::span<std::exception_ptr> errors, std::stop_token stop) const {
   // The least busy worker, the first of them from a rotating start.
   std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
   std::shared_ptr<Channel> channel;
@@ -437,7 +443,7 @@ std::size_t WorkerGroup::exchange(std::span<const unsigned char> body, std::span
   };
   std::vector<unsigned char> message;
   std::vector<workers::Reply> replies;
-  std::size_t reread = 0;
+  std::optional<std::size_t> died_at;
   try {
     try {
       replies = channel->read_replies(message, indices.size());
@@ -446,24 +452,24 @@ std::size_t WorkerGroup::exchange(std::span<const unsigned char> body, std::span
       // queued behind it is lost with it. Either names the sample the worker died on.
       if (!channel->died_reading) channel->died_reading = channel->reading().value_or(indices.front());
       const auto at = std::find(indices.begin(), indices.end(), *channel->died_reading);
-      if (can_reread && at != indices.end()) reread = static_cast<std::size_t>(at - indices.begin());
+      if (at != indices.end()) died_at = static_cast<std::size_t>(at - indices.begin());
       raise_dead(worker, *channel, *channel->died_reading);
     }
   } catch (...) {
-    // Its rows went with the worker (or the message is unreadable); those before the one it
-    // died on are the caller's to read again.
+    // Its rows went with the worker (or the message is unreadable); all but the one it died on
+    // are the caller's to read again.
     fail_from(0, std::current_exception());
-    return reread;
+    return died_at;
   }
   for (std::size_t i = 0; i < indices.size(); ++i) {
     if (i == replies.size()) {
       fail_from(i, std::make_exception_ptr(std::runtime_error("conveyor: a worker sent fewer rows than asked for")));
-      return 0;
+      return std::nullopt;
     }
     const workers::Reply& reply = replies[i];
     if (reply.bytes[0] == workers::kCancelled) {
       fail_from(i, std::make_exception_ptr(std::runtime_error("conveyor: the read was cancelled")));
-      return 0;
+      return std::nullopt;
     }
     try {
       if (reply.bytes[0] == workers::kError) raise_error(reply.bytes, worker, indices[i]);
@@ -472,7 +478,7 @@ std::size_t WorkerGroup::exchange(std::span<const unsigned char> body, std::span
       errors[i] = std::current_exception();
     }
   }
-  return 0;
+  return std::nullopt;
 }
 
 std::shared_ptr<Channel> WorkerGroup::open_channel(std::size_t worker) const {

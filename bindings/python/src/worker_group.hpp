@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <vector>
@@ -40,29 +41,35 @@ class WorkerGroup {
   explicit WorkerGroup(py::object pool);
   ~WorkerGroup();
 
-  /// Builds the body of a request for the first `k` rows of another, read the same way.
-  using FirstRows = std::function<std::vector<unsigned char>(std::size_t k)>;
+  /// How a source's request is read again when its worker dies (see request()).
+  struct Rereads {
+    /// `body` answering only its first `k` rows, seeded as before.
+    std::function<std::vector<unsigned char>(std::span<const unsigned char> body, std::size_t k)> first;
+    /// A request of its own for `indices`.
+    std::function<std::vector<unsigned char>(std::span<const std::uint64_t> indices)> own;
+  };
 
   /// Sends `body` to the least busy worker, which answers with one row per entry of `indices`
   /// (the samples they are, which errors name): rows[i], or errors[i] when the worker raised
-  /// or died (a dead worker is replaced for the next request; the rows it had read before the
-  /// one it died on are read again with `first_rows` when given). Thread-safe; blocks until
-  /// every reply is read, or, once `stop` is requested, until the worker has given up the
-  /// request (after the row it is reading; rows it did not read get an error). Rows keep their
-  /// slot until the last tensor over it is released.
+  /// or died. A dead worker is replaced for the next request; with `rereads` given, only the
+  /// row it died on fails: the rows before it are requested again the same way
+  /// (`rereads.first`), those after it as a request of their own (`rereads.own`). Thread-safe;
+  /// blocks until every reply is read, or, once `stop` is requested, until the worker has
+  /// given up the request (after the row it is reading; rows it did not read get an error).
+  /// Rows keep their slot until the last tensor over it is released.
   void request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices, std::span<Row> rows,
                std::span<std::exception_ptr> errors, std::stop_token stop = {},
-               const FirstRows& first_rows = {}) const;
+               const Rereads* rereads = nullptr) const;
 
   /// The pool.
   py::handle pool() const noexcept { return pool_.get(); }
 
  private:
-  /// One request to one worker (see request()); returns how many of its first rows to read
-  /// again, when `can_reread` and the worker died after reading them.
-  std::size_t exchange(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
-                       std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop,
-                       bool can_reread) const;
+  /// One request to one worker (see request()); returns the position in `indices` of the row
+  /// the worker died on, when it died on one of them.
+  std::optional<std::size_t> exchange(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
+                                      std::span<Row> rows, std::span<std::exception_ptr> errors,
+                                      std::stop_token stop) const;
   std::shared_ptr<workers::Channel> open_channel(std::size_t worker) const;
   [[noreturn]] void raise_dead(std::size_t worker, const workers::Channel& dead, std::uint64_t index) const;
   [[noreturn]] void raise_error(std::span<const unsigned char> reply, std::size_t worker, std::uint64_t index) const;

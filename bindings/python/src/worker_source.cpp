@@ -32,20 +32,26 @@ class WorkerSource final : public Source {
 
   void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
                   std::span<std::exception_ptr> errors, std::stop_token stop) const override {
-    const auto count = static_cast<std::uint32_t>(indices.size());
-    std::vector<unsigned char> body(16 + 8 * indices.size());
-    std::memcpy(&body[0], &epoch, 8);
-    std::memcpy(&body[8], &count, 4);
-    std::memcpy(&body[12], &count, 4);
-    std::memcpy(&body[16], indices.data(), 8 * indices.size());
-    // The first k rows of the same chunk: seeded from all of it, so read the same way again.
-    const auto first_rows = [&body](std::size_t k) {
-      std::vector<unsigned char> first = body;
-      const auto answer = static_cast<std::uint32_t>(k);
-      std::memcpy(&first[12], &answer, 4);
-      return first;
+    const auto body_for = [epoch](std::span<const std::uint64_t> chunk) {
+      const auto count = static_cast<std::uint32_t>(chunk.size());
+      std::vector<unsigned char> body(16 + 8 * chunk.size());
+      std::memcpy(&body[0], &epoch, 8);
+      std::memcpy(&body[8], &count, 4);
+      std::memcpy(&body[12], &count, 4);
+      std::memcpy(&body[16], chunk.data(), 8 * chunk.size());
+      return body;
     };
-    workers_.request(body, indices, rows, errors, std::move(stop), first_rows);
+    const WorkerGroup::Rereads rereads{
+        // Seeded from all its indices, so its first k rows are read the same way again.
+        .first =
+            [](std::span<const unsigned char> body, std::size_t k) {
+              std::vector<unsigned char> first(body.begin(), body.end());
+              const auto answer = static_cast<std::uint32_t>(k);
+              std::memcpy(&first[12], &answer, 4);
+              return first;
+            },
+        .own = body_for};
+    workers_.request(body_for(indices), indices, rows, errors, std::move(stop), &rereads);
   }
 
   std::size_t fetch_block() const noexcept override { return block_; }

@@ -36,9 +36,10 @@ How it works:
   reading, so stopping waits for one row, not for a chunk.
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
   sample it was reading (it notes each in its progress word, a shared page the parent reads);
-  it is replaced for the next request. The rows of its request from that sample on fail with
-  that error; those it had read before it are read again by a living worker (the same rows:
-  the request is seeded the same way). An exception in ``__getitem__`` is re-raised in
+  it is replaced for the next request. Only that sample fails with that error: the rows of its
+  request it had read before it are read again by a living worker (the same rows: the request
+  is seeded the same way), and those after it are requested as a chunk of their own (seeded
+  from their own indices). An exception in ``__getitem__`` is re-raised in
   the parent with its type and message, the worker's traceback added as a note. Workers ignore
   SIGINT (Ctrl-C is the parent's to handle) and exit when the dataset's process goes away (their
   end of the socket reads end-of-file).
