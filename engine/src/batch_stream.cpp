@@ -5,11 +5,10 @@
 #include <new>
 #include <utility>
 
-#include <unistd.h>
-
 #include <oneapi/tbb/parallel_for.h>
 
 #include "conveyor/error.hpp"
+#include "conveyor/memory.hpp"
 #include "wording.hpp"
 
 namespace conveyor::detail {
@@ -50,15 +49,6 @@ class BatchAllocationError : public std::bad_alloc {
  private:
   std::string message_;
 };
-
-// Whether `nbytes` is more than this machine's physical memory. Checked before allocating
-// rather than left to operator new, whose failure depends on the overcommit policy (and which
-// sanitizers' allocators turn into an abort).
-bool beyond_physical_memory(std::size_t nbytes) {
-  if (nbytes < (std::size_t{1} << 30)) return false;  // the query costs a system call
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 && nbytes / static_cast<std::size_t>(page) > static_cast<std::size_t>(pages);
-}
 
 // The shape every row of a padded column is padded to.
 Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const PadInfo& pad) {
@@ -240,12 +230,22 @@ Tensor BatchStream::allocate(DType dtype, const Shape& row_shape, std::size_t ro
   }
   if (overflow) throw BatchAllocationError(what() + " needs more bytes than memory can address");
   auto needs = [&] { return what() + " needs " + std::to_string(nbytes) + " bytes"; };
-  if (beyond_physical_memory(nbytes)) throw BatchAllocationError(needs() + ", more than this machine's memory");
-  std::shared_ptr<void> owner;
-  try {
-    owner = pool_->acquire(nbytes);
-  } catch (const std::bad_alloc&) {
-    throw BatchAllocationError(needs() + ", which could not be allocated");
+  std::shared_ptr<void> owner = pool_->reuse(nbytes);
+  if (!owner) {
+    // Checked before allocating rather than left to the allocator, whose failure depends on the
+    // overcommit policy (and which sanitizers turn into an abort), and which a container's
+    // memory limit does not stop: the OOM killer does, later. Reading the limits costs a few
+    // system calls, nothing beside copying a large batch.
+    if (nbytes >= kCheckedBytes) {
+      const MemoryRoom room = available_memory();
+      if (room.bytes && nbytes > *room.bytes)
+        throw BatchAllocationError(needs() + ", more than the memory available; " + room.words);
+    }
+    try {
+      owner = pool_->allocate(nbytes);
+    } catch (const std::bad_alloc&) {
+      throw BatchAllocationError(needs() + ", which could not be allocated; " + available_memory().words);
+    }
   }
   return Tensor::from_memory(owner.get(), dtype, std::move(shape), {}, owner);
 }

@@ -46,12 +46,15 @@ class BatchStream final : public Stream {
   Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
   Tensor write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const;
   /// A pooled, contiguous batch of `rows` rows of `row_shape`; throws a std::bad_alloc saying
-  /// what it needed when its size overflows or the memory is refused.
+  /// what it needed when its size overflows, is more than the memory available (cgroup limits
+  /// included) or is refused.
   Tensor allocate(DType dtype, const Shape& row_shape, std::size_t rows) const;
   /// Runs fill(i) for every row i, on the arena's workers when the batch is `nbytes` >= 1 MiB.
   void for_each_row(std::size_t rows, std::size_t nbytes, const std::function<void(std::size_t)>& fill) const;
 
   static constexpr std::size_t kParallelCopyBytes = 1 << 20;
+  /// New batch buffers of this size or more are checked against the memory available.
+  static constexpr std::size_t kCheckedBytes = 64 << 20;
 
   std::unique_ptr<Stream> child_;
   tbb::task_arena& arena_;

@@ -14,17 +14,22 @@ BufferPool::~BufferPool() {
   for (auto& [size, buffer] : idle_) free_aligned(buffer);
 }
 
-std::shared_ptr<void> BufferPool::acquire(std::size_t nbytes) {
+std::shared_ptr<void> BufferPool::reuse(std::size_t nbytes) {
   void* buffer = nullptr;
   {
     std::lock_guard lock(mutex_);
     // The most recently returned buffer of the size: the likeliest to still be in cache.
-    if (auto it = idle_.upper_bound(nbytes); it != idle_.begin() && std::prev(it)->first == nbytes) {
-      buffer = std::prev(it)->second;
-      idle_.erase(std::prev(it));
-    }
+    auto it = idle_.upper_bound(nbytes);
+    if (it == idle_.begin() || std::prev(it)->first != nbytes) return nullptr;
+    buffer = std::prev(it)->second;
+    idle_.erase(std::prev(it));
   }
-  if (!buffer) buffer = allocate_aligned(nbytes);
+  return own(buffer, nbytes);
+}
+
+std::shared_ptr<void> BufferPool::allocate(std::size_t nbytes) { return own(allocate_aligned(nbytes), nbytes); }
+
+std::shared_ptr<void> BufferPool::own(void* buffer, std::size_t nbytes) {
   return std::shared_ptr<void>(buffer, [pool = shared_from_this(), nbytes](void* p) { pool->release(p, nbytes); });
 }
 

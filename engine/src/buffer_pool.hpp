@@ -15,12 +15,16 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   static std::shared_ptr<BufferPool> create(std::size_t max_free);
   ~BufferPool();
 
-  /// A 64-byte aligned buffer of `nbytes`, reused when an idle one of that size exists. It
-  /// returns to the pool (which it keeps alive) when the last owner lets go. Thread-safe.
-  std::shared_ptr<void> acquire(std::size_t nbytes);
+  /// An idle 64-byte aligned buffer of `nbytes`, or null when there is none. It returns to the
+  /// pool (which it keeps alive) when the last owner lets go. Thread-safe.
+  std::shared_ptr<void> reuse(std::size_t nbytes);
+  /// A new 64-byte aligned buffer of `nbytes` that returns to the pool like those of reuse().
+  /// Thread-safe; throws std::bad_alloc.
+  std::shared_ptr<void> allocate(std::size_t nbytes);
 
  private:
   explicit BufferPool(std::size_t max_free) : max_free_(max_free) {}
+  std::shared_ptr<void> own(void* buffer, std::size_t nbytes);
   void release(void* buffer, std::size_t nbytes) noexcept;
 
   std::mutex mutex_;

@@ -256,39 +256,19 @@ def test_stopping_gives_up_the_rows_workers_have_not_started_and_the_workers_rea
     assert [int(x) for x, in rows(data.take(20))[0]] == list(range(20))
 
 
-def fake_system(root, available_kb, cgroup, files):
-    """A /proc and /sys under `root`: MemAvailable, this process's cgroup lines and the files
-    of the cgroup filesystem (path under /sys/fs/cgroup -> content)."""
-    (root / "proc/self").mkdir(parents=True)
-    (root / "proc/meminfo").write_text(f"MemTotal: 99999999 kB\nMemAvailable: {available_kb} kB\n")
-    (root / "proc/self/cgroup").write_text(cgroup)
-    for path, content in files.items():
-        (root / "sys/fs/cgroup" / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / "sys/fs/cgroup" / path).write_text(content)
-    return str(root)
-
-
-def test_slot_memory_is_the_least_of_memavailable_and_every_cgroup_limit_above_the_process(tmp_path):
+def test_slot_memory_is_checked_against_memavailable_and_the_cgroup_limits_above_the_process(tmp_path):
+    # The engine's available_memory (tests/cpp/memory_test.cpp covers its cases), as the
+    # workers call it: a container's limit, not only the machine's memory, bounds a slot.
     from conveyor.dataset._workers import available_memory
     mib = 1 << 20
-    # cgroup v2: the group's own limit is loose, its parent's is tight.
-    root = fake_system(tmp_path / "v2", 8 * 1024 * 1024, "0::/jobs/train\n", {
-        "jobs/memory.max": str(1024 * mib), "jobs/memory.current": str(700 * mib),
-        "jobs/train/memory.max": "max", "jobs/train/memory.current": str(600 * mib)})
-    available, words = available_memory(root)
-    assert available == 324 * mib
-    assert f"{324 * 1024} kB" in words and "cgroup's limit of 1048576 kB" in words
-    # cgroup v1, among other controllers' lines and a malformed one; its inactive page cache is
-    # reclaimable, so not counted as used.
-    root = fake_system(tmp_path / "v1", 8 * 1024 * 1024, "5:cpu,cpuacct:/x\nnonsense\n4:memory:/docker/abc\n0::/\n", {
-        "memory/docker/abc/memory.limit_in_bytes": str(512 * mib),
-        "memory/docker/abc/memory.usage_in_bytes": str(500 * mib),
-        "memory/docker/abc/memory.stat": f"cache 1\ntotal_inactive_file {400 * mib}\n"})
-    assert available_memory(root)[0] == 412 * mib
-    # No limit, or a limit with more room than the machine has: MemAvailable.
-    root = fake_system(tmp_path / "none", 2048, "4:memory:/\n", {
-        "memory/memory.limit_in_bytes": "9223372036854771712", "memory/memory.usage_in_bytes": str(mib)})
-    assert available_memory(root) == (2048 * 1024, "available memory: 2048 kB")
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/meminfo").write_text("MemAvailable: 8388608 kB\n")
+    (tmp_path / "proc/self/cgroup").write_text("0::/job\n")
+    (tmp_path / "sys/fs/cgroup/job").mkdir(parents=True)
+    (tmp_path / "sys/fs/cgroup/job/memory.max").write_text(str(512 * mib))
+    (tmp_path / "sys/fs/cgroup/job/memory.current").write_text(str(500 * mib))
+    assert available_memory(str(tmp_path)) == (
+        12 * mib, "available memory: 12288 kB, under the memory cgroup's limit of 524288 kB with 512000 kB in use")
     assert available_memory(str(tmp_path / "nothing")) == (None, "available memory unknown")
 
 

@@ -4,6 +4,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+def available_memory(root: str = "/") -> Tuple[Optional[int], str]: ...
+
 class PipelineError(RuntimeError):
     stage: str
     sample: Optional[int]

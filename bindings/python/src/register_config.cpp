@@ -1,7 +1,10 @@
-// Process-wide defaults (conveyor::config) as keyword functions.
+// Process-wide defaults (conveyor::config) as keyword functions, and the memory this process
+// may still take (conveyor::available_memory).
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include <conveyor/config.hpp>
+#include <conveyor/memory.hpp>
 
 #include "registry.hpp"
 
@@ -19,6 +22,16 @@ ErrorSamplesMode mode_named(const std::string& name) {
 }  // namespace
 
 void register_config(py::module_& m) {
+  m.def(
+      "available_memory",
+      [](const std::filesystem::path& root) {
+        MemoryRoom room = available_memory(root);
+        return py::make_tuple(room.bytes ? py::int_(*room.bytes) : py::object(py::none()), room.words);
+      },
+      py::arg("root") = "/",
+      "(bytes, words): the memory this process may still take, the least of MemAvailable and the "
+      "room under every memory cgroup limit above it (None where nothing can be read), and that in "
+      "words. `root` is where /proc and /sys are found (for tests).");
   m.def("get_config", [] {
     Config c = config();
     py::dict d;

@@ -7,6 +7,7 @@
 #include "conveyor/dtype.hpp"
 #include "conveyor/error.hpp"
 #include "conveyor/iterator.hpp"
+#include "conveyor/memory.hpp"
 #include "conveyor/position.hpp"
 #include "conveyor/row.hpp"
 #include "conveyor/sampler.hpp"

@@ -85,6 +85,8 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
+from conveyor._core import available_memory
+
 #: Offsets of columns in a slot are multiples of this.
 ALIGNMENT = 64
 #: Rows the engine asks a worker for at once (see the module's docstring). Part of what the
@@ -169,84 +171,6 @@ class _WorkerSlots:
                 f"and the system refused it ({error.strerror}); {available_memory()[1]}") from None
         self.maps.append(mmap.mmap(fd, capacity))
         return len(self.maps) - 1, fd
-
-
-def available_memory(root: str = "/") -> Tuple[Optional[int], str]:
-    """The bytes this process may still take, and that in words: the least of the system's
-    MemAvailable and the room under every memory limit of its cgroup and the groups above it
-    (cgroup v2's memory.max, v1's memory.limit_in_bytes, less what is in use). (None, words)
-    where nothing can be read. `root` is where /proc and /sys are found (for tests)."""
-    system = _field(os.path.join(root, "proc/meminfo"), "MemAvailable:")
-    if system is not None:
-        system *= 1024  # kB
-    limit = _cgroup_room(root)
-    if limit is not None and (system is None or limit[0] < system):
-        room, most, used = limit
-        return room, (f"available memory: {room // 1024} kB, under the memory cgroup's limit of {most // 1024} kB "
-                      f"with {used // 1024} kB in use")
-    if system is None:
-        return None, "available memory unknown"
-    return system, f"available memory: {system // 1024} kB"
-
-
-def _field(path: str, key: str) -> Optional[int]:
-    """The number after `key` on its line of a "key value ..." file (/proc/meminfo, a cgroup's
-    memory.stat); None if absent or unreadable."""
-    try:
-        with open(path) as f:
-            for line in f:
-                words = line.split()
-                if len(words) >= 2 and words[0] == key:
-                    return int(words[1])
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _read_bytes(path: str) -> Optional[int]:
-    """An integer file of the cgroup filesystem; None if absent or unlimited ("max")."""
-    try:
-        with open(path) as f:
-            text = f.read().strip()
-        return None if text == "max" else int(text)
-    except (OSError, ValueError):
-        return None
-
-
-def _cgroup_room(root: str) -> Optional[Tuple[int, int, int]]:
-    """(room, limit, in use) of the tightest memory limit on this process's cgroups, if any. In
-    use is the working set, as container runtimes count it: the usage less inactive page cache,
-    which the kernel reclaims before it refuses memory."""
-    try:
-        with open(os.path.join(root, "proc/self/cgroup")) as f:
-            lines = f.read().splitlines()
-    except (OSError, ValueError):
-        return None
-    tightest = None
-    for line in lines:
-        fields = line.split(":", 2)
-        if len(fields) != 3:
-            continue
-        _, controllers, path = fields
-        if controllers == "":
-            base, limit_file, usage_file = "sys/fs/cgroup", "memory.max", "memory.current"
-            cache_key = "inactive_file"
-        elif "memory" in controllers.split(","):
-            base, limit_file, usage_file = "sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
-            cache_key = "total_inactive_file"
-        else:
-            continue
-        parts = [p for p in path.split("/") if p]
-        for depth in range(len(parts), -1, -1):  # the group, then each above it: all their limits apply
-            directory = os.path.join(root, base, *parts[:depth])
-            limit = _read_bytes(os.path.join(directory, limit_file))
-            used = _read_bytes(os.path.join(directory, usage_file))
-            if limit is None or used is None:
-                continue
-            used = max(used - (_field(os.path.join(directory, "memory.stat"), cache_key) or 0), 0)
-            if tightest is None or limit - used < tightest[0]:
-                tightest = (max(limit - used, 0), limit, used)
-    return tightest
 
 
 #: Python ints and floats, the usual label, are written without making a NumPy array of them
