@@ -11,6 +11,7 @@ SETTINGS = [
     pytest.param(ds.config.set_prefetch_size, ds.config.get_prefetch_size, [1, 3, 64], id="prefetch_size"),
     pytest.param(ds.config.set_num_parallel_workers, ds.config.get_num_parallel_workers, [1, 2, 7],
                  id="num_parallel_workers"),
+    pytest.param(ds.config.set_rows_per_task, ds.config.get_rows_per_task, [1, 16, 0], id="rows_per_task"),
 ]
 
 
@@ -33,10 +34,12 @@ def test_setting_one_value_leaves_the_others_alone(setter, getter, values):
     (ds.config.set_seed, -1), (ds.config.set_seed, 1.5), (ds.config.set_seed, "7"),
     (ds.config.set_prefetch_size, 0), (ds.config.set_prefetch_size, -3),
     (ds.config.set_num_parallel_workers, 0), (ds.config.set_num_parallel_workers, -1),
+    (ds.config.set_rows_per_task, -1), (ds.config.set_rows_per_task, 2.0),
 ])
 def test_an_invalid_value_raises_value_error_and_changes_nothing(setter, bad):
     getter = {ds.config.set_seed: ds.config.get_seed, ds.config.set_prefetch_size: ds.config.get_prefetch_size,
-              ds.config.set_num_parallel_workers: ds.config.get_num_parallel_workers}[setter]
+              ds.config.set_num_parallel_workers: ds.config.get_num_parallel_workers,
+              ds.config.set_rows_per_task: ds.config.get_rows_per_task}[setter]
     before = getter()
     with pytest.raises(ValueError):
         setter(bad)

@@ -95,6 +95,19 @@ def test_len_of_a_0d_tensor_is_a_type_error():
         len(tensor)
 
 
+def first_tensor(value):
+    return next(iter(ds.GeneratorDataset([(value,)], ["x"], shuffle=False).create_tuple_iterator(num_epochs=1)))[0]
+
+
+def test_a_tensor_prints_its_values_as_numpy_does():
+    tensor = first_tensor(np.arange(6, dtype=np.int64).reshape(2, 3))
+    assert repr(tensor) == "conveyor.Tensor([[0, 1, 2],\n                 [3, 4, 5]], dtype=int64)"
+    assert str(tensor) == "[[0 1 2]\n [3 4 5]]"
+    assert repr(first_tensor(np.float32(1.5))) == "conveyor.Tensor(1.5, dtype=float32)"
+    assert repr(first_tensor(np.zeros((0, 3), np.uint8))) == "conveyor.Tensor([], dtype=uint8, shape=(0, 3))"
+    assert "..." in repr(first_tensor(np.zeros(5000, np.float32))), "large tensors are abbreviated"
+
+
 def test_tensor_array_honours_dtype_and_copy():
     tensor, expected = batch_tensor(np.int32)
     as_float = np.asarray(tensor, dtype=np.float64)

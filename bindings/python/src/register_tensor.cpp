@@ -110,9 +110,16 @@ void register_tensor(py::module_& m) {
              if (t.ndim() == 0) throw py::type_error("len() of a 0-d tensor");
              return t.shape()[0];
            })
-      .def("__repr__", [](const Tensor& t) {
-        return "conveyor.Tensor(shape=" + to_string(t.shape()) + ", dtype=" + std::string(name(t.dtype())) + ")";
-      });
+      // The values as NumPy prints them (large tensors abbreviated), like torch's tensor(...).
+      .def("__repr__",
+           [](const Tensor& t) {
+             const py::object values = py::module_::import("numpy").attr("array2string")(
+                 array_from_tensor(t), py::arg("separator") = ", ", py::arg("prefix") = "conveyor.Tensor(");
+             std::string text = "conveyor.Tensor(" + values.cast<std::string>() + ", dtype=" + std::string(name(t.dtype()));
+             if (t.numel() == 0) text += ", shape=" + to_string(t.shape());
+             return text + ")";
+           })
+      .def("__str__", [](const Tensor& t) { return py::str(array_from_tensor(t)); });
 }
 
 }  // namespace conveyor::python
