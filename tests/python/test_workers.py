@@ -326,6 +326,19 @@ def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again
     assert [int(x) for x, _ in got[0]] == list(range(32))
 
 
+def test_rows_sent_to_a_replacement_that_cannot_start_are_read_by_a_worker_that_lives(
+        tmp_path, monkeypatch, restore_config):
+    # The replacement dies before reading any of the rows it is sent: none of them is blamed for
+    # a death; they are sent again, and only the sample the first worker died on is lost.
+    import functools
+    from conveyor.dataset._workers import WorkerPool
+    marker = str(tmp_path / "marker")
+    monkeypatch.setattr(ds, "WorkerPool", functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
+    ds.config.set_error_samples_mode("skip")
+    data = ds.GeneratorDataset(DiesOnce(marker, note="refuse"), ["x", "noise"], shuffle=False, num_parallel_workers=2)
+    assert [int(x) for x, _ in rows(data)[0]] == [i for i in range(32) if i != 13]
+
+
 def test_only_the_sample_a_worker_died_on_is_lost_and_the_rows_it_had_read_are_read_again_the_same(
         tmp_path, restore_config):
     ds.config.set_error_samples_mode("skip")

@@ -106,7 +106,9 @@ class Channel {
   const long pid;
   /// Requests sent or about to be, whose replies are not read yet.
   std::atomic<int> pending{0};
-  /// The sample the worker was reading when it was found dead; touched only in a turn.
+  /// Whether the worker was found dead, and the sample it was reading then (none when it was
+  /// between samples); touched only in a turn.
+  bool found_dead = false;
   std::optional<std::uint64_t> died_reading;
 
   /// The sample the worker notes it is reading in its progress word, if any.
@@ -392,28 +394,43 @@ WorkerGroup::~WorkerGroup() = default;
 void WorkerGroup::request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
                           std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop,
                           const Rereads* rereads) const {
-  const std::optional<std::size_t> died_at = exchange(body, indices, rows, errors, stop);
-  if (!died_at || !rereads) return;
+  read(body, indices, rows, errors, std::move(stop), rereads, true);
+}
+
+void WorkerGroup::read(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
+                       std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop,
+                       const Rereads* rereads, bool may_resend) const {
+  const std::optional<Death> died = exchange(body, indices, rows, errors, stop);
+  if (!died || !rereads || stop.stop_requested()) return;
+  if (!died->at) {
+    // It read none of the rows: send the request again as it was, once (a worker that dies at
+    // once again, say a replacement that cannot start, fails them all).
+    if (!may_resend) return;
+    std::fill(errors.begin(), errors.end(), nullptr);
+    read(body, indices, rows, errors, stop, rereads, false);
+    return;
+  }
   // The rows of the request went with the worker: all but the one it died on are read again,
   // on a worker that lives. A row before it that fails again keeps the death as its error:
   // that is what the user needs to see first; a row after it keeps its own.
-  const std::size_t at = *died_at, after = at + 1;
+  const std::size_t at = *died->at, after = at + 1;
   const std::exception_ptr death = errors[at];
   std::fill(errors.begin(), errors.end(), nullptr);
   errors[at] = death;
   if (at > 0) {
-    request(rereads->first(body, at), indices.first(at), rows.first(at), errors.first(at), stop, rereads);
+    read(rereads->first(body, at), indices.first(at), rows.first(at), errors.first(at), stop, rereads, true);
     for (std::size_t i = 0; i < at; ++i)
       if (errors[i]) errors[i] = death;
   }
   if (after < indices.size())
-    request(rereads->own(indices.subspan(after)), indices.subspan(after), rows.subspan(after), errors.subspan(after),
-            stop, rereads);
+    read(rereads->own(indices.subspan(after)), indices.subspan(after), rows.subspan(after), errors.subspan(after),
+         stop, rereads, true);
 }
 
-std::optional<std::size_t> WorkerGroup::exchange(std::span<const unsigned char> body,
-                                                 std::span<const std::uint64_t> indices, std::span<Row> rows,
-                                                 std::span<std::exception_ptr> errors, std::stop_token stop) const {
+std::optional<WorkerGroup::Death> WorkerGroup::exchange(std::span<const unsigned char> body,
+                                                       std::span<const std::uint64_t> indices, std::span<Row> rows,
+                                                       std::span<std::exception_ptr> errors,
+                                                       std::stop_token stop) const {
   // The least busy worker, the first of them from a rotating start.
   std::size_t worker = next_.fetch_add(1, std::memory_order_relaxed) % count_;
   std::shared_ptr<Channel> channel;
@@ -443,23 +460,29 @@ std::optional<std::size_t> WorkerGroup::exchange(std::span<const unsigned char> 
   };
   std::vector<unsigned char> message;
   std::vector<workers::Reply> replies;
-  std::optional<std::size_t> died_at;
+  std::optional<Death> died;
   try {
     try {
       replies = channel->read_replies(message, indices.size());
     } catch (const WorkerGone&) {
-      // The first reader to find the worker gone holds the request it was reading; a request
-      // queued behind it is lost with it. Either names the sample the worker died on.
-      if (!channel->died_reading) channel->died_reading = channel->reading().value_or(indices.front());
-      const auto at = std::find(indices.begin(), indices.end(), *channel->died_reading);
-      if (at != indices.end()) died_at = static_cast<std::size_t>(at - indices.begin());
-      raise_dead(worker, *channel, *channel->died_reading);
+      // The first reader to find the worker gone reads the sample it died on, if it was reading
+      // one; a request queued behind that reader's has none of its rows.
+      if (!channel->found_dead) {
+        channel->found_dead = true;
+        channel->died_reading = channel->reading();
+      }
+      died = Death{};
+      if (const auto sample = channel->died_reading) {
+        const auto at = std::find(indices.begin(), indices.end(), *sample);
+        if (at != indices.end()) died->at = static_cast<std::size_t>(at - indices.begin());
+      }
+      raise_dead(worker, *channel, died->at ? channel->died_reading : std::nullopt);
     }
   } catch (...) {
     // Its rows went with the worker (or the message is unreadable); all but the one it died on
     // are the caller's to read again.
     fail_from(0, std::current_exception());
-    return died_at;
+    return died;
   }
   for (std::size_t i = 0; i < indices.size(); ++i) {
     if (i == replies.size()) {
@@ -487,9 +510,9 @@ std::shared_ptr<Channel> WorkerGroup::open_channel(std::size_t worker) const {
   return std::make_shared<Channel>(socket, sentinel, progress, pid);
 }
 
-void WorkerGroup::raise_dead(std::size_t worker, const Channel& dead, std::uint64_t index) const {
+void WorkerGroup::raise_dead(std::size_t worker, const Channel& dead, std::optional<std::uint64_t> index) const {
   GilScopedAcquire gil;
-  py::object error = pool_.get().attr("dead")(worker, index, dead.pid);
+  py::object error = pool_.get().attr("dead")(worker, index ? py::object(py::int_(*index)) : py::none(), dead.pid);
   {
     std::lock_guard lock(mutex_);
     if (channels_[worker]->pid == dead.pid) channels_[worker] = open_channel(worker);

@@ -65,13 +65,23 @@ class WorkerGroup {
   py::handle pool() const noexcept { return pool_.get(); }
 
  private:
-  /// One request to one worker (see request()); returns the position in `indices` of the row
-  /// the worker died on, when it died on one of them.
-  std::optional<std::size_t> exchange(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
-                                      std::span<Row> rows, std::span<std::exception_ptr> errors,
-                                      std::stop_token stop) const;
+  /// How a worker's death ended a request: the position in its indices of the row it died on,
+  /// unset when it had read none of them (the request was queued behind the one it died on, or
+  /// the worker never started).
+  struct Death {
+    std::optional<std::size_t> at;
+  };
+  /// request(), which sends the request again, unchanged, when its worker died before reading
+  /// any of its rows and `may_resend`.
+  void read(std::span<const unsigned char> body, std::span<const std::uint64_t> indices, std::span<Row> rows,
+            std::span<std::exception_ptr> errors, std::stop_token stop, const Rereads* rereads,
+            bool may_resend) const;
+  /// One request to one worker (see request()); returns how its worker's death ended it, if it did.
+  std::optional<Death> exchange(std::span<const unsigned char> body, std::span<const std::uint64_t> indices,
+                                std::span<Row> rows, std::span<std::exception_ptr> errors, std::stop_token stop) const;
   std::shared_ptr<workers::Channel> open_channel(std::size_t worker) const;
-  [[noreturn]] void raise_dead(std::size_t worker, const workers::Channel& dead, std::uint64_t index) const;
+  [[noreturn]] void raise_dead(std::size_t worker, const workers::Channel& dead,
+                               std::optional<std::uint64_t> index) const;
   [[noreturn]] void raise_error(std::span<const unsigned char> reply, std::size_t worker, std::uint64_t index) const;
 
   std::size_t count_;

@@ -577,9 +577,10 @@ class WorkerPool:
             error.add_note(f"in conveyor worker {i} (pid {self._workers[i].process.pid}), sample {index}:\n{text}")
         return error
 
-    def dead(self, i: int, index: int, pid: int) -> WorkerError:
-        """Replaces worker i when it is still process `pid`, and says how that process died (and,
-        when the replacement failed to start, that too: the next read retries it)."""
+    def dead(self, i: int, index: Optional[int], pid: int) -> WorkerError:
+        """Replaces worker i when it is still process `pid`, and says how that process died, on
+        which sample (None: before reading one of the request) and, when the replacement failed
+        to start, that too (the next read retries it)."""
         replacement = ""
         with self._lock:
             worker = self._workers[i]
@@ -594,7 +595,8 @@ class WorkerPool:
                 except WorkerError as error:
                     replacement = f"; its replacement failed: {error}"
             worker = self._retired[pid]
-        return WorkerError(f"conveyor worker {i} (pid {pid}) {worker.death()} while reading sample {index}{replacement}")
+        where = f"while reading sample {index}" if index is not None else "before reading a sample of the request"
+        return WorkerError(f"conveyor worker {i} (pid {pid}) {worker.death()} {where}{replacement}")
 
     def close(self) -> None:
         """Stops every worker (joining them; killing one that does not exit within 2 s)."""
