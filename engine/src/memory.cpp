@@ -52,13 +52,13 @@ std::optional<Limit> cgroup_room(const fs::path& root) {
     if (first == std::string::npos || second == std::string::npos) continue;
     const std::string controllers = line.substr(first + 1, second - first - 1);
     fs::path base;
-    std::string limit_file, usage_file, cache_key;
+    std::string limit_file, usage_file, stat_prefix;
     if (controllers.empty()) {
       base = root / "sys/fs/cgroup", limit_file = "memory.max", usage_file = "memory.current";
-      cache_key = "inactive_file";
+      stat_prefix = "";
     } else if (auto names = split(controllers, ','); std::find(names.begin(), names.end(), "memory") != names.end()) {
       base = root / "sys/fs/cgroup/memory", limit_file = "memory.limit_in_bytes";
-      usage_file = "memory.usage_in_bytes", cache_key = "total_inactive_file";
+      usage_file = "memory.usage_in_bytes", stat_prefix = "total_";
     } else {
       continue;
     }
@@ -71,7 +71,10 @@ std::optional<Limit> cgroup_room(const fs::path& root) {
       for (std::size_t i = 0; i < depth; ++i) directory /= parts[i];
       const auto limit = read_bytes(directory / limit_file), usage = read_bytes(directory / usage_file);
       if (!limit || !usage) continue;
-      const std::uint64_t cache = field(directory / "memory.stat", cache_key).value_or(0);
+      // Page cache, active or not: the kernel reclaims it before it refuses memory.
+      const fs::path stat = directory / "memory.stat";
+      const std::uint64_t cache = field(stat, stat_prefix + "active_file").value_or(0) +
+                                  field(stat, stat_prefix + "inactive_file").value_or(0);
       const std::uint64_t used = *usage > cache ? *usage - cache : 0;
       const std::uint64_t room = *limit > used ? *limit - used : 0;
       if (!tightest || room < tightest->room) tightest = Limit{room, *limit, used};

@@ -158,7 +158,7 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
         over = chunk->end_of_epoch = true;
       } else {
         const std::size_t rows = chunk_rows();
-        chunk->samples.reserve(rows);
+        chunk->samples.reserve(std::min(rows, kMaxChunkRows));  // rows_per_task may be any size
         try {
           if (!begun) head_->begin_epoch(epoch);
           begun = true;

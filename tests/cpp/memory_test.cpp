@@ -38,20 +38,23 @@ class FakeSystem {
 };
 
 TEST(AvailableMemoryTest, IsTheTightestCgroupV2LimitOfTheGroupAndThoseAboveIt) {
-  // The group's own limit is loose ("max"), its parent's is tight.
+  // The group's own limit is loose ("max"), its parent's is tight; its page cache is reclaimable.
   FakeSystem v2("v2", 8 * 1024 * 1024, "0::/jobs/train\n",
-                {{"jobs/memory.max", std::to_string(1024 * kMiB)}, {"jobs/memory.current", std::to_string(700 * kMiB)},
+                {{"jobs/memory.max", std::to_string(1024 * kMiB)}, {"jobs/memory.current", std::to_string(750 * kMiB)},
+                 {"jobs/memory.stat", "anon 1\nactive_file " + std::to_string(30 * kMiB) + "\ninactive_file " +
+                                          std::to_string(20 * kMiB) + "\n"},
                  {"jobs/train/memory.max", "max"}, {"jobs/train/memory.current", std::to_string(600 * kMiB)}});
   const MemoryRoom room = available_memory(v2.root());
   EXPECT_EQ(room.bytes, 324 * kMiB);
   EXPECT_EQ(room.words, "available memory: 331776 kB, under the memory cgroup's limit of 1048576 kB with 716800 kB in use");
 }
 
-TEST(AvailableMemoryTest, CountsCgroupV1InactivePageCacheAsFreeAndSkipsOtherControllers) {
+TEST(AvailableMemoryTest, CountsCgroupV1PageCacheAsFreeAndSkipsOtherControllers) {
   FakeSystem v1("v1", 8 * 1024 * 1024, "5:cpu,cpuacct:/x\nnonsense\n4:memory:/docker/abc\n0::/\n",
                 {{"memory/docker/abc/memory.limit_in_bytes", std::to_string(512 * kMiB)},
                  {"memory/docker/abc/memory.usage_in_bytes", std::to_string(500 * kMiB)},
-                 {"memory/docker/abc/memory.stat", "cache 1\ntotal_inactive_file " + std::to_string(400 * kMiB) + "\n"}});
+                 {"memory/docker/abc/memory.stat", "cache 1\ntotal_active_file " + std::to_string(100 * kMiB) +
+                                                       "\ntotal_inactive_file " + std::to_string(300 * kMiB) + "\n"}});
   EXPECT_EQ(available_memory(v1.root()).bytes, 412 * kMiB);
 }
 

@@ -21,9 +21,9 @@ struct MemoryRoom {
 
 /// The least of the system's MemAvailable and the room under every memory limit of this
 /// process's cgroup and of the groups above it (cgroup v2's memory.max, v1's
-/// memory.limit_in_bytes, less what is in use: the usage less inactive page cache, which the
-/// kernel reclaims before it refuses memory, as container runtimes count it). `root` is where
-/// /proc and /sys are found (for tests). Reads a few small files; thread-safe.
+/// memory.limit_in_bytes, less what is in use: the usage less page cache, active or inactive,
+/// which the kernel reclaims before it refuses memory). `root` is where /proc and /sys are found
+/// (for tests). Reads a few small files; thread-safe.
 MemoryRoom available_memory(const std::filesystem::path& root = "/");
 
 }  // namespace conveyor
