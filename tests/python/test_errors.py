@@ -222,8 +222,11 @@ def test_an_exception_in_a_filter_predicate_names_filter_and_the_sample():
 
 
 def test_a_per_batch_map_returning_the_wrong_number_of_columns_is_a_value_error():
-    with pytest.raises(ValueError, match="per_batch_map"):
+    with pytest.raises(ValueError, match="per_batch_map returned 2 columns; output_columns names 1"):
         values(dataset(6).batch(3, per_batch_map=lambda x, info: (x, x)))
+    two = ds.GeneratorDataset([(1, 2)] * 4, ["a", "b"], shuffle=False)
+    with pytest.raises(ValueError, match="per_batch_map returned 1 column; output_columns names 2"):
+        values(two.batch(2, per_batch_map=lambda a, b, info: (a,), input_columns=["a", "b"]))
 
 
 # -- samplers ---------------------------------------------------------------------------------------

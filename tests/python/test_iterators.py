@@ -106,6 +106,7 @@ def test_a_tensor_prints_its_values_as_numpy_does():
     assert repr(first_tensor(np.float32(1.5))) == "conveyor.Tensor(1.5, dtype=float32)"
     assert repr(first_tensor(np.zeros((0, 3), np.uint8))) == "conveyor.Tensor([], dtype=uint8, shape=(0, 3))"
     assert "..." in repr(first_tensor(np.zeros(5000, np.float32))), "large tensors are abbreviated"
+    assert repr(first_tensor("héllo")) == "conveyor.Tensor(b'h\\xc3\\xa9llo', dtype=bytes)"
 
 
 def test_tensor_array_honours_dtype_and_copy():

@@ -113,8 +113,12 @@ void register_tensor(py::module_& m) {
       // The values as NumPy prints them (large tensors abbreviated), like torch's tensor(...).
       .def("__repr__",
            [](const Tensor& t) {
-             const py::object values = py::module_::import("numpy").attr("array2string")(
-                 array_from_tensor(t), py::arg("separator") = ", ", py::arg("prefix") = "conveyor.Tensor(");
+             // A bytes column (a str or bytes value) shows as the bytes it holds.
+             const py::object values =
+                 t.dtype() == DType::bytes && t.ndim() == 1
+                     ? py::repr(py::bytes(reinterpret_cast<const char*>(t.contiguous().data()), t.nbytes()))
+                     : py::module_::import("numpy").attr("array2string")(
+                           array_from_tensor(t), py::arg("separator") = ", ", py::arg("prefix") = "conveyor.Tensor(");
              std::string text = "conveyor.Tensor(" + values.cast<std::string>() + ", dtype=" + std::string(name(t.dtype()));
              if (t.numel() == 0) text += ", shape=" + to_string(t.shape());
              return text + ")";

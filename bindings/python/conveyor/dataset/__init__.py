@@ -475,7 +475,8 @@ class _PerBatchMap:
         if not isinstance(result, tuple):
             result = (result,)
         if len(result) != len(self.outputs):
-            raise ValueError(f"per_batch_map returned {len(result)} columns; output_columns names {len(self.outputs)}")
+            count = f"{len(result)} column" + ("" if len(result) == 1 else "s")
+            raise ValueError(f"per_batch_map returned {count}; output_columns names {len(self.outputs)}")
         produced = [list(column) for column in result]
         count = len(produced[0])
         if any(len(column) != count for column in produced):
