@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   conveyor::python::register_ops(m);
   conveyor::python::register_dataset(m);
   conveyor::python::register_bench(m);
+  conveyor::python::register_worker_rows(m);
 }

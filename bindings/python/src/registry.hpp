@@ -13,5 +13,6 @@ void register_sampler(py::module_& m);
 void register_ops(py::module_& m);
 void register_dataset(py::module_& m);
 void register_bench(py::module_& m);
+void register_worker_rows(py::module_& m);
 
 }  // namespace conveyor::python

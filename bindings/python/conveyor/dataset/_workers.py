@@ -15,7 +15,8 @@ How it works:
   worker_group.cpp, with worker_source.cpp and worker_map.cpp): the engine's threads send
   requests and read replies on each worker's socket and wrap the rows as tensors, without the
   GIL. Python is called only to describe an exception or a death.
-* Each worker writes a row into one of its slots: a ``memfd``, anonymous shared memory that the
+* Each worker writes a row into one of its slots (native code, ``_RowWriter`` in
+  bindings/python/src/worker_rows.cpp): a ``memfd``, anonymous shared memory that the
   worker creates and hands to the parent over the socket (SCM_RIGHTS). It has no name, so
   nothing can be left behind in /dev/shm whichever process dies and however; its memory goes
   back when both sides have unmapped it. The slot stays the row's until the engine lets go of
@@ -67,7 +68,6 @@ the replies name follow the message, in order.
 from __future__ import annotations
 
 import collections
-import math
 import mmap
 import multiprocessing
 import multiprocessing.connection
@@ -86,10 +86,8 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
-from conveyor._core import available_memory
+from conveyor._core import _RowWriter, available_memory
 
-#: Offsets of columns in a slot are multiples of this.
-ALIGNMENT = 64
 #: Rows the engine asks a worker for at once (see the module's docstring). Part of what the
 #: random draws of a dataset depend on: changing it changes them.
 ROWS_PER_REQUEST = 16
@@ -105,10 +103,9 @@ class WorkerError(RuntimeError):
 
 # -- the worker process ----------------------------------------------------------------------------
 
-CANCELLED, READY, ERROR, ROW = 3, 2, 1, 0
+CANCELLED, READY, ERROR = 3, 2, 1  # reply statuses; a row's (0) is written by _RowWriter
 REQUEST, CANCEL = 0, 1
-ARRAY, BYTES = 0, 1
-NO_SLOT = 0xFFFFFFFF
+BYTES = 1  # a column kind (arrays are 0)
 NO_SAMPLE = 0xFFFFFFFFFFFFFFFF
 
 
@@ -123,38 +120,28 @@ def _seed_everything(seed: int, epoch: int, indices: Tuple[int, ...]) -> None:
 
 
 class _WorkerSlots:
-    """The worker's side of its shared memory: its slots' maps, those the parent has given back,
-    and the progress word, where it notes the sample it is reading before it reads it (the
-    parent reads it when the worker dies, to name that sample)."""
+    """The worker's side of its shared memory: its slots, which ``rows`` (a ``_RowWriter``,
+    native) writes rows into and takes back when the parent gives them back, and the progress
+    word, where it notes the sample it is reading before it reads it (the parent reads it when
+    the worker dies, to name that sample)."""
 
     def __init__(self, worker_id: int):
         self.worker_id = worker_id
-        self.maps: List[mmap.mmap] = []
-        self._free: Dict[int, List[int]] = {}  # free slots' ids by capacity (a power of two)
         self.progress_fd = os.memfd_create(f"conveyor-worker{worker_id}-progress", os.MFD_CLOEXEC)
         os.ftruncate(self.progress_fd, mmap.PAGESIZE)
         self._progress_map = mmap.mmap(self.progress_fd, mmap.PAGESIZE)
         self._progress = memoryview(self._progress_map).cast("Q")
         self.mark(NO_SAMPLE)
+        self.rows = _RowWriter(self.new_slot)
 
     def mark(self, sample: int) -> None:
         """Notes that the worker reads `sample` now (NO_SAMPLE: none)."""
         self._progress[0] = sample
 
-    def give_back(self, slots: Tuple[int, ...]) -> None:
-        """Frees `slots`: the parent no longer reads them."""
-        for slot in slots:
-            self._free.setdefault(len(self.maps[slot]), []).append(slot)
-
-    def take(self, size: int, index: int) -> Tuple[int, Optional[int]]:
-        """The smallest free slot of at least `size` bytes, or a new one: (slot id, its fd when it
-        is new, else None). `index` is the sample it is for, named in a MemoryError."""
-        capacity = 1 << max(size - 1, 4095).bit_length()  # a power of two, at least one page
-        free = self._free.get(capacity)
-        if not free:
-            free = next((self._free[c] for c in sorted(self._free) if c > capacity and self._free[c]), None)
-        if free:
-            return free.pop(), None
+    def new_slot(self, capacity: int, index: int) -> Tuple[int, mmap.mmap]:
+        """A new slot of `capacity` bytes (a power of two) for sample `index`: its fd, to send to
+        the parent, and its map here. A MemoryError saying what was needed and what is
+        available when there is no room for it."""
         available, words = available_memory()
         if available is not None and capacity > available:
             # Refused here: fallocate on a memfd takes pages until the OOM killer steps in, and
@@ -170,105 +157,7 @@ class _WorkerSlots:
             raise MemoryError(
                 f"conveyor worker {self.worker_id}: sample {index} needs a shared-memory slot of {capacity} bytes "
                 f"and the system refused it ({error.strerror}); {available_memory()[1]}") from None
-        self.maps.append(mmap.mmap(fd, capacity))
-        return len(self.maps) - 1, fd
-
-
-#: Python ints and floats, the usual label, are written without making a NumPy array of them
-#: (~1 us a column): as int64 and float64, the dtypes NumPy would give them.
-_INT64, _FLOAT64 = (np.dtype(np.int64), ()), (np.dtype(np.float64), ())
-
-
-def _column(value: Any, position: int) -> Tuple[Any, Any]:
-    """A row's value as a slot holds it, and what its place in the row's layout depends on:
-    (native-order array, (dtype, shape)), (bytes, length), or a Python int or float that fits
-    int64 or float64 and its _INT64 or _FLOAT64."""
-    kind = type(value)
-    if kind is int and -(1 << 63) <= value < (1 << 63):
-        return value, _INT64
-    if kind is float:
-        return value, _FLOAT64
-    if not isinstance(value, np.ndarray):
-        if isinstance(value, str):
-            value = value.encode()
-        elif isinstance(value, memoryview):
-            value = value.tobytes()
-        if isinstance(value, (bytes, bytearray)):
-            return value, len(value)
-    array = value if isinstance(value, np.ndarray) else np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"column {position}: a value of type {type(value).__name__} (NumPy dtype {array.dtype}) "
-                        f"is not supported; give NumPy arrays of booleans, integers or floats, scalars, bytes or str")
-    if not array.dtype.isnative:
-        array = array.astype(array.dtype.newbyteorder("="))
-    return array, (array.dtype, array.shape)
-
-
-class _RowLayout:
-    """Where a row's columns go in a slot, and their reply headers (see the module's docstring),
-    for one tuple of column dtypes and shapes: built once, as a struct format per column costs
-    several us a row. `names` caches NumPy's ``dtype.name`` (~6 us a call), encoded."""
-
-    def __init__(self, keys: Tuple[Any, ...], names: Dict[np.dtype, bytes]):
-        self.offsets: List[int] = []
-        headers = []
-        size = 0
-        for key in keys:
-            size = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
-            self.offsets.append(size)
-            if isinstance(key, int):
-                headers.append(struct.pack("<BQQ", BYTES, size, key))
-                size += key
-                continue
-            dtype, shape = key
-            code = names.get(dtype)
-            if code is None:
-                code = names[dtype] = dtype.name.encode()  # NumPy's names are conveyor's
-            headers.append(struct.pack("<BB", ARRAY, len(code)) + code +
-                           struct.pack(f"<I{len(shape)}qQ", len(shape), *shape, size))
-            size += dtype.itemsize * math.prod(shape)
-        self.size = size
-        self.headers = b"".join(headers)
-
-
-class _RowWriter:
-    """Writes rows into a worker's slots and encodes their replies; keeps the layouts of the
-    rows it has seen (most datasets give one)."""
-
-    MAX_LAYOUTS = 256  # rows of ever-new shapes or lengths: start over rather than grow
-
-    def __init__(self, slots: _WorkerSlots):
-        self.slots = slots
-        self._layouts: Dict[Tuple[Any, ...], _RowLayout] = {}
-        self._names: Dict[np.dtype, bytes] = {}
-
-    def write(self, row: Any, index: int) -> Tuple[bytes, Optional[int]]:
-        """The reply for `row` (sample `index`), written into a slot, and the descriptor of the
-        slot to send after it when it is new (else None)."""
-        columns = [_column(value, position) for position, value in
-                   enumerate(row if isinstance(row, tuple) else (row,))]
-        if not columns:
-            return struct.pack("<BIQI", ROW, NO_SLOT, 0, 0), None
-        keys = tuple(key for _, key in columns)
-        layout = self._layouts.get(keys)
-        if layout is None:
-            if len(self._layouts) >= self.MAX_LAYOUTS:
-                self._layouts.clear()
-            layout = self._layouts[keys] = _RowLayout(keys, self._names)
-        slot, fd = self.slots.take(layout.size, index)
-        memory = self.slots.maps[slot]
-        for (value, key), start in zip(columns, layout.offsets):
-            if key is _INT64:
-                struct.pack_into("<q", memory, start, value)
-            elif key is _FLOAT64:
-                struct.pack_into("<d", memory, start, value)
-            elif isinstance(key, int):
-                memory[start:start + key] = value
-            elif value.nbytes:
-                # The array's bytes, copied in its own (C) order: the header says how to read them.
-                memory[start:start + value.nbytes] = value if value.flags.c_contiguous else np.ascontiguousarray(value)
-        header = struct.pack("<BIQI", ROW, slot, 0 if fd is None else len(memory), len(columns))
-        return header + layout.headers, fd
+        return fd, mmap.mmap(fd, capacity)
 
 
 def _decode_columns(body: bytearray, at: int, count: int) -> List[np.ndarray]:
@@ -309,7 +198,7 @@ class SourceJob:
     def describe(self) -> str:
         return f"the dataset ({type(self.source).__qualname__} object {self.source!r:.80})"
 
-    def answer(self, body: bytes, rows: _RowWriter, seed: int, cancelled: Callable[[], bool]):
+    def answer(self, body: bytes, slots: _WorkerSlots, seed: int, cancelled: Callable[[], bool]):
         """Yields a reply, and the descriptor of a new slot or None, per requested row; once
         ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
         epoch, count, answer = struct.unpack_from("<QII", body)
@@ -319,9 +208,9 @@ class SourceJob:
             if position and cancelled():
                 yield bytes([CANCELLED]), None
                 return
-            rows.slots.mark(index)
+            slots.mark(index)
             try:
-                yield rows.write(self.source[index], index)
+                yield slots.rows.write(self.source[index], index)
             except BaseException as error:  # noqa: B902 - everything goes back to the parent
                 yield _error_reply(error), None
 
@@ -337,18 +226,18 @@ class MapJob:
         return f"the map function {self.functions[0]!r:.80}" if len(self.functions) == 1 else \
             f"the map functions {self.functions!r:.120}"
 
-    def answer(self, body: bytes, rows: _RowWriter, seed: int, cancelled: Callable[[], bool]):
+    def answer(self, body: bytes, slots: _WorkerSlots, seed: int, cancelled: Callable[[], bool]):
         """Yields the reply for the one row the request carries (``cancelled`` is not asked:
         a single row is not given up part-way)."""
         epoch, index, op, count = struct.unpack_from("<QQQI", body)
-        rows.slots.mark(index)
+        slots.mark(index)
         try:
             values = _decode_columns(bytearray(body), 28, count)
             _seed_everything(seed, epoch, (index, op))
             for function in self.functions:
                 result = function(*values)
                 values = result if isinstance(result, tuple) else (result,)
-            yield rows.write(values, index)
+            yield slots.rows.write(values, index)
         except BaseException as error:  # noqa: B902 - everything goes back to the parent
             yield _error_reply(error), None
 
@@ -376,7 +265,7 @@ class _Inbox:
             self.closed = True
         elif message[0] == REQUEST:
             given_back, = struct.unpack_from("<I", message, 1)
-            self.slots.give_back(struct.unpack_from(f"<{given_back}I", message, 5))
+            self.slots.rows.give_back(struct.unpack_from(f"<{given_back}I", message, 5))
             self.requests.append((self.received, memoryview(message)[5 + 4 * given_back:]))
             self.received += 1
         else:
@@ -414,7 +303,6 @@ def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
     parent = os.getppid()  # the fork server; the socket's end of file says when the dataset's process is gone
     slots = _WorkerSlots(worker_id)
     inbox = _Inbox(conn, slots)
-    rows = _RowWriter(slots)
     conn.send_bytes(bytes([READY]))
     reduction.send_handle(conn, slots.progress_fd, None)  # SCM_RIGHTS: the pid is only used on Windows
     while True:
@@ -422,7 +310,7 @@ def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
         if body is None:
             return
         replies = [(bytes([CANCELLED]), None)] if inbox.current in inbox.cancelled else \
-            job.answer(body, rows, seed, inbox.current_cancelled)
+            job.answer(body, slots, seed, inbox.current_cancelled)
         # One message per request: a write wakes the parent, and waking it per row costs the
         # worker ~20 us a row on two cores.
         parts, fds = [], []
