@@ -26,19 +26,10 @@
 #include <conveyor/tensor.hpp>
 
 #include "gil.hpp"
+#include "worker_protocol.hpp"
 
 namespace conveyor::python {
 namespace workers {
-
-constexpr std::uint32_t kNoSlot = 0xFFFFFFFF;
-constexpr std::uint64_t kNoSample = ~std::uint64_t{0};
-constexpr std::uint8_t kOk = 0;  // reply statuses
-constexpr std::uint8_t kError = 1;
-constexpr std::uint8_t kCancelled = 3;
-constexpr std::uint8_t kRequest = 0;  // message kinds
-constexpr std::uint8_t kCancel = 1;
-constexpr std::uint8_t kArray = 0;  // column kinds in a reply
-constexpr std::uint8_t kBytes = 1;
 
 /// Thrown when a worker's socket or process ends: the caller asks Python what happened.
 struct WorkerGone {};

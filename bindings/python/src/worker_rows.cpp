@@ -2,113 +2,22 @@
 // documents the protocol): the row's columns copied into one of the worker's shared-memory slots,
 // and the reply that tells the parent where they lie. In C++ because the same in Python cost a
 // worker ~10 µs a row beside __getitem__ (py-heavy's rows of an array and an int).
-#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include <array>
-#include <cstring>
+#include <algorithm>
 #include <map>
-#include <string>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
+#include "convert.hpp"
 #include "registry.hpp"
+#include "worker_protocol.hpp"
 
 namespace conveyor::python {
 namespace {
 
-constexpr std::uint8_t kRow = 0;  // reply status
-constexpr std::uint8_t kArray = 0;  // column kinds
-constexpr std::uint8_t kBytes = 1;
-constexpr std::uint32_t kNoSlot = 0xFFFFFFFF;
-constexpr std::size_t kAlignment = 64;  // of a column's offset in its slot
 constexpr std::size_t kSmallestSlot = 4096;
-
-// One column of a row as a slot holds it: an array's bytes in C order (dtype set), the bytes of
-// a bytes column (dtype empty), or an int64 or float64 written from a Python int or float.
-struct Column {
-  py::object owner;  // keeps `data` alive
-  const void* data = nullptr;
-  std::size_t nbytes = 0;
-  std::string dtype;
-  std::vector<std::int64_t> shape;
-  std::array<unsigned char, 8> scalar{};  // the value when `data` is null and nbytes is 8
-  std::size_t offset = 0;
-};
-
-// NumPy's name of `dtype`, which is conveyor's; computed from its kind and size where NumPy's
-// dtype.name costs several µs.
-std::string dtype_name(const py::dtype& dtype) {
-  const auto bits = std::to_string(8 * dtype.itemsize());
-  switch (dtype.kind()) {
-    case 'b': return "bool";
-    case 'i': return "int" + bits;
-    case 'u': return "uint" + bits;
-    case 'f': return "float" + bits;
-    default: return dtype.attr("name").cast<std::string>();
-  }
-}
-
-template <class T>
-Column scalar(T value, const char* dtype) {
-  Column column;
-  column.dtype = dtype;
-  column.nbytes = sizeof value;
-  std::memcpy(column.scalar.data(), &value, sizeof value);
-  return column;
-}
-
-// `value`, column `position` of a row, as _workers.py's contract says: a Python int (that fits)
-// or float as int64 or float64; str as its UTF-8 bytes, bytes, bytearray and memoryview as bytes;
-// anything else through np.asarray, which must give booleans, integers or floats (else a
-// TypeError naming the column), in native byte order. Its bytes are taken C-contiguous when
-// written, once a slot was found for them (a broadcast view may stand for more than memory).
-Column column_of(py::handle value, std::size_t position) {
-  PyObject* raw = value.ptr();
-  if (PyLong_CheckExact(raw)) {
-    int overflow = 0;
-    const long long integer = PyLong_AsLongLongAndOverflow(raw, &overflow);
-    if (!overflow) return scalar<std::int64_t>(integer, "int64");
-  } else if (PyFloat_CheckExact(raw)) {
-    return scalar<double>(PyFloat_AS_DOUBLE(raw), "float64");
-  }
-  py::object object = py::reinterpret_borrow<py::object>(value);
-  if (!py::isinstance<py::array>(object)) {
-    if (PyUnicode_Check(raw))
-      object = object.attr("encode")();
-    else if (PyMemoryView_Check(raw))
-      object = object.attr("tobytes")();
-    if (PyBytes_Check(object.ptr()) || PyByteArray_Check(object.ptr())) {
-      Column column;
-      const bool bytes = PyBytes_Check(object.ptr());
-      column.data = bytes ? PyBytes_AS_STRING(object.ptr()) : PyByteArray_AS_STRING(object.ptr());
-      column.nbytes = static_cast<std::size_t>(bytes ? PyBytes_GET_SIZE(object.ptr()) : PyByteArray_GET_SIZE(object.ptr()));
-      column.owner = std::move(object);
-      return column;
-    }
-  }
-  const py::module_ numpy = py::module_::import("numpy");
-  py::array array = py::isinstance<py::array>(object) ? py::reinterpret_borrow<py::array>(object)
-                                                       : py::array(numpy.attr("asarray")(object));
-  if (std::string("biuf").find(array.dtype().kind()) == std::string::npos)
-    throw py::type_error("column " + std::to_string(position) + ": a value of type " +
-                         py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>() + " (NumPy dtype " +
-                         py::str(array.dtype()).cast<std::string>() +
-                         ") is not supported; give NumPy arrays of booleans, integers or floats, scalars, bytes or str");
-  if (!array.dtype().attr("isnative").cast<bool>())
-    array = array.attr("astype")(array.dtype().attr("newbyteorder")("="));
-  Column column;
-  column.dtype = dtype_name(array.dtype());
-  column.shape.assign(array.shape(), array.shape() + array.ndim());
-  column.data = array.data();
-  column.nbytes = static_cast<std::size_t>(array.nbytes());
-  column.owner = std::move(array);
-  return column;
-}
-
-template <class T>
-void append(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
 
 /// Writes rows into a worker's slots and encodes their replies. Not thread-safe (a worker reads
 /// one row at a time); the GIL held throughout.
@@ -121,54 +30,38 @@ class RowWriter {
   /// The reply for `row` (sample `index`: a tuple of columns, or one column), written into a
   /// slot, and the descriptor of that slot when it is new (to send after the reply), else None.
   std::pair<py::bytes, py::object> write(py::handle row, std::uint64_t index) {
-    std::vector<Column> columns;
-    if (PyTuple_Check(row.ptr())) {
-      const auto values = py::reinterpret_borrow<py::tuple>(row);
-      for (std::size_t i = 0; i < values.size(); ++i) columns.push_back(column_of(values[i], i));
-    } else {
-      columns.push_back(column_of(row, 0));
+    // Converted as in-process rows are, so that both give the same tensors; a value that cannot
+    // be is the TypeError the worker sends back.
+    Row columns;
+    try {
+      columns = row_from_python(with_bytes(row), release_);
+    } catch (const std::invalid_argument& e) {
+      throw py::type_error(e.what());
     }
-    std::string reply;
-    append(reply, kRow);
+    std::vector<unsigned char> reply;
+    workers::put(reply, workers::kOk);
     if (columns.empty()) {
-      append(reply, kNoSlot);
-      append(reply, std::uint64_t{0});
-      append(reply, std::uint32_t{0});
-      return {py::bytes(reply), py::none()};
+      workers::put(reply, workers::kNoSlot);
+      workers::put(reply, std::uint64_t{0});
+      workers::put(reply, std::uint32_t{0});
+      return {bytes_of(reply), py::none()};
     }
+    std::vector<std::size_t> offsets;
     std::size_t size = 0;
-    for (Column& column : columns) {
-      column.offset = (size + kAlignment - 1) / kAlignment * kAlignment;
-      size = column.offset + column.nbytes;
+    for (const Tensor& column : columns) {
+      offsets.push_back(workers::aligned(size));
+      size = offsets.back() + column.nbytes();
     }
     const auto [slot, fd] = take(size, index);
-    std::byte* memory = slots_[slot].memory;
-    append(reply, static_cast<std::uint32_t>(slot));
-    append(reply, static_cast<std::uint64_t>(fd.is_none() ? 0 : slots_[slot].size));
-    append(reply, static_cast<std::uint32_t>(columns.size()));
-    for (Column& column : columns) {
-      if (column.nbytes) {
-        if (column.owner && py::isinstance<py::array>(column.owner) &&
-            !(py::reinterpret_borrow<py::array>(column.owner).flags() & py::array::c_style)) {
-          column.owner = py::module_::import("numpy").attr("ascontiguousarray")(column.owner);
-          column.data = py::reinterpret_borrow<py::array>(column.owner).data();
-        }
-        std::memcpy(memory + column.offset, column.data ? column.data : column.scalar.data(), column.nbytes);
-      }
-      if (column.dtype.empty()) {
-        append(reply, kBytes);
-        append(reply, static_cast<std::uint64_t>(column.offset));
-        append(reply, static_cast<std::uint64_t>(column.nbytes));
-        continue;
-      }
-      append(reply, kArray);
-      append(reply, static_cast<std::uint8_t>(column.dtype.size()));
-      reply += column.dtype;
-      append(reply, static_cast<std::uint32_t>(column.shape.size()));
-      for (std::int64_t extent : column.shape) append(reply, extent);
-      append(reply, static_cast<std::uint64_t>(column.offset));
+    workers::put(reply, static_cast<std::uint32_t>(slot));
+    workers::put(reply, static_cast<std::uint64_t>(fd.is_none() ? 0 : slots_[slot].size));
+    workers::put(reply, static_cast<std::uint32_t>(columns.size()));
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      // In C order whatever the column's strides: the header says how to read them.
+      if (columns[c].nbytes()) columns[c].copy_to(slots_[slot].memory + offsets[c]);
+      workers::put_column_header(reply, columns[c], offsets[c]);
     }
-    return {py::bytes(reply), fd};
+    return {bytes_of(reply), fd};
   }
 
   /// Frees `slots`: the parent no longer reads them.
@@ -200,7 +93,31 @@ class RowWriter {
     return {slots_.size() - 1, made[0]};
   }
 
+  // `row` with its bytearray and memoryview columns as bytes: a worker has always sent them as
+  // bytes columns, where in-process conversion makes arrays of them.
+  static py::object with_bytes(py::handle row) {
+    const auto is_buffer = [](py::handle v) { return PyByteArray_Check(v.ptr()) || PyMemoryView_Check(v.ptr()); };
+    const auto as_bytes = [](py::handle v) {
+      PyObject* bytes = PyBytes_FromObject(v.ptr());
+      if (!bytes) throw py::error_already_set();
+      return py::reinterpret_steal<py::object>(bytes);
+    };
+    if (!PyTuple_Check(row.ptr())) return is_buffer(row) ? as_bytes(row) : py::reinterpret_borrow<py::object>(row);
+    const auto columns = py::reinterpret_borrow<py::tuple>(row);
+    if (std::none_of(columns.begin(), columns.end(), is_buffer)) return columns;
+    py::tuple out(columns.size());
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      out[i] = is_buffer(columns[i]) ? as_bytes(columns[i]) : py::reinterpret_borrow<py::object>(columns[i]);
+    return out;
+  }
+
+  static py::bytes bytes_of(const std::vector<unsigned char>& data) {
+    return {reinterpret_cast<const char*>(data.data()), data.size()};
+  }
+
   py::object new_slot_;
+  // The arrays rows are views of, let go of here, with the GIL held, as the write ends.
+  std::shared_ptr<DeferredRelease> release_ = std::make_shared<DeferredRelease>();
   std::vector<Slot> slots_;
   std::map<std::size_t, std::vector<std::uint32_t>> free_;  // by capacity
 };
