@@ -67,11 +67,28 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
   return shape;
 }
 
+// The batch of `rows`' `column` (of one dtype and shape) when its rows already lie back to back,
+// in order, contiguous, under one owner: a view of their buffer. Nullopt otherwise.
+std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column) {
+  const Tensor& first = rows[0].row[column];
+  const std::size_t row_bytes = first.nbytes();
+  if (!first.owner() || row_bytes == 0) return std::nullopt;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Tensor& t = rows[i].row[column];
+    if (t.owner() != first.owner() || !t.is_contiguous() || t.data() != first.data() + i * row_bytes)
+      return std::nullopt;
+  }
+  Shape shape{static_cast<std::int64_t>(rows.size())};
+  shape.insert(shape.end(), first.shape().begin(), first.shape().end());
+  return Tensor::from_memory(first.data(), first.dtype(), std::move(shape), {}, first.owner());
+}
+
 }  // namespace
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
                          std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
-                         std::optional<SlotWriter> writer, std::size_t slot, std::optional<ResumeCount> resume)
+                         std::optional<SlotWriter> writer, std::size_t slot, std::optional<ResumeCount> resume,
+                         bool in_place)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
@@ -80,7 +97,8 @@ BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<
       counters_(std::move(counters)),
       writer_(std::move(writer)),
       slot_(slot),
-      resume_(resume) {}
+      resume_(resume),
+      in_place_(in_place) {}
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
@@ -149,6 +167,8 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
                                  std::to_string(rows[0].index) + " but " + to_string(t.shape()) + " in sample " +
                                  std::to_string(s.index) + "; give pad_info to pad it");
     }
+    if (in_place_ && pad == op_.pads.end())
+      if (auto batch = lying_in_place(rows, column)) return std::move(*batch);
     Tensor out = allocate(first.dtype(), shape, rows.size());
     if (pad == op_.pads.end()) {
       const std::size_t row_bytes = out.nbytes() / rows.size();

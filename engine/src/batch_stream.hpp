@@ -26,7 +26,10 @@ struct SlotWriter {
 /// Pulls up to batch_size rows and copies each straight into its slot of the batch buffer (one
 /// copy per row). A short last batch of an epoch is emitted unless drop_remainder. Rows whose
 /// shapes or dtypes differ in an unpadded column are an Error naming the column, the batch and
-/// both shapes. A column with a SlotWriter is written by it instead of copied. A batch carries
+/// both shapes. A column with a SlotWriter is written by it instead of copied. With `in_place`
+/// (the rows come from a source whose rows may be batched in place: Source::batches_in_place),
+/// an unpadded column whose rows already lie back to back in one buffer, in order, is that
+/// buffer, not a copy. A batch carries
 /// its last row's stamp, with its number in the epoch + 1 in slot `slot`; resumed, the stage
 /// numbers batches from `resume.count`.
 class BatchStream final : public Stream {
@@ -35,7 +38,7 @@ class BatchStream final : public Stream {
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
               std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
               std::optional<SlotWriter> writer = std::nullopt, std::size_t slot = kStampWords,
-              std::optional<ResumeCount> resume = std::nullopt);
+              std::optional<ResumeCount> resume = std::nullopt, bool in_place = false);
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -65,6 +68,7 @@ class BatchStream final : public Stream {
   std::optional<SlotWriter> writer_;
   std::size_t slot_;
   std::optional<ResumeCount> resume_;
+  bool in_place_;
   std::uint64_t epoch_ = 0;
   std::uint64_t batch_number_ = 0;
   bool epoch_over_ = false;

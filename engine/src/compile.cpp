@@ -72,6 +72,17 @@ const Node* cut_source(const Node& batch, ErrorSamplesMode errors) {
   }
 }
 
+/// The source below batch node `batch` whose rows may become its batches in place (see
+/// Source::batches_in_place): batch() over nothing but projections and renames over a
+/// random-access source that says so. Null when there is none.
+const Node* in_place_source(const Node& batch) {
+  for (const Node* node = batch.children.front().get();; node = node->children.front().get()) {
+    if (const auto* source = std::get_if<SourceOp>(&node->op))
+      return source->source->random_access() && source->source->batches_in_place() ? node : nullptr;
+    if (!std::holds_alternative<ProjectOp>(node->op) && !std::holds_alternative<RenameOp>(node->op)) return nullptr;
+  }
+}
+
 }  // namespace
 
 RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
@@ -142,6 +153,7 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
     if (const Node* map = slot_map(node)) slot_maps_.push_back(map);
     if (const Node* source = cut_source(node, config_.error_samples_mode))
       cut_sources_.emplace_back(source, batch->batch_size);
+    if (const Node* source = in_place_source(node)) in_place_sources_.emplace_back(source, batch->batch_size);
   }
   // Below a repeat, epochs are the repeat's passes: a resumed one starts in its resumed pass.
   const std::uint64_t first_epoch = first_epoch_;
@@ -171,10 +183,18 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
         whole = it->second;
         cut_sources_.erase(it);
       }
+      // Chunks of a whole batch, where the batch takes them in place.
+      std::size_t chunk = block ? block : config_.rows_per_task;
+      if (auto it = std::find_if(in_place_sources_.begin(), in_place_sources_.end(),
+                                 [&](const auto& c) { return c.first == &node; });
+          it != in_place_sources_.end()) {
+        if ((block == 0 || it->second % block == 0) && it->second <= ParallelStream::kMaxChunkRows) chunk = it->second;
+        in_place_sources_.erase(it);
+      }
       stream = std::make_unique<ParallelStream>(
           std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_,
                                           start_.rows - head, start_.replay, block, whole),
-          arena_, block ? block : config_.rows_per_task, config_.error_samples_mode, first_epoch_, discard);
+          arena_, chunk, config_.error_samples_mode, first_epoch_, discard);
       add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
     } else {
       auto reader = op->source->fork();
@@ -207,7 +227,7 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
   } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
     stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
                                            arena_, counter("batch"), std::exchange(slot_writer_, std::nullopt),
-                                           slot(node), resume_count(node));
+                                           slot(node), resume_count(node), in_place_source(node) != nullptr);
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
     stream = std::make_unique<RepeatStream>(std::move(stream), op->count, slot(node), resume_count(node));
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {

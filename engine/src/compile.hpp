@@ -61,6 +61,9 @@ class Compiler {
   /// Source nodes whose epochs a batch(drop_remainder) above them cuts to whole batches (see
   /// SamplerStream), with the batch size, from when that batch is compiled until the source is.
   std::vector<std::pair<const Node*, std::size_t>> cut_sources_;
+  /// Source nodes whose rows a batch above them takes in place (see in_place_source), with the
+  /// batch size, from when that batch is compiled until the source is.
+  std::vector<std::pair<const Node*, std::size_t>> in_place_sources_;
 };
 
 }  // namespace conveyor::detail

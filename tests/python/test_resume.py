@@ -13,7 +13,7 @@ import torch.utils.data as tud
 
 import conveyor.dataset as ds
 import conveyor.dataset.vision as vision
-from conveyor.dataset._workers import ROWS_PER_REQUEST
+from conveyor.dataset._workers import ROWS_PER_CHUNK
 from conveyor.torch import DataLoader
 from support import Images, NoisyImages
 
@@ -204,7 +204,7 @@ def test_stateful_stages_resume_bit_identically_with_worker_processes(name):
 
 @pytest.mark.time_limit(90)  # 15 worker pools, each slow to start
 def test_a_shuffle_buffer_over_worker_processes_resumes_bit_identically():
-    """Worker processes read chunks of ROWS_PER_REQUEST rows and seed numpy.random once per chunk:
+    """Worker processes read chunks of ROWS_PER_CHUNK rows and seed numpy.random once per chunk:
     a buffered row is read again in its whole chunk, so that it gets the same noise."""
     def make():
         return source(2, True).shuffle(8).batch(BATCH)
@@ -215,7 +215,7 @@ def test_a_shuffle_buffer_over_worker_processes_resumes_bit_identically():
         outputs, state = resumed(make, k)
         assert outputs == reference, f"resumed after {k} batches"
         buffered = state["cut"]["shuffle"]["rows"]
-        head = state["cut"]["rows"] // ROWS_PER_REQUEST * ROWS_PER_REQUEST
+        head = state["cut"]["rows"] // ROWS_PER_CHUNK * ROWS_PER_CHUNK
         earlier_chunk = earlier_chunk or any(row < head for row in buffered)
     assert earlier_chunk, "no state held a row of a chunk before the one it stopped in"
     outputs, state = resumed(make, ROWS // BATCH, through_end=True)

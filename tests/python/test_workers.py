@@ -30,10 +30,13 @@ class Pids:
 
 
 class Noisy:
-    """Row i: an image-sized array drawn from numpy.random and a number from random."""
+    """Row i: an image-sized array drawn from numpy.random and a number from random; `size` rows."""
+
+    def __init__(self, size=24):
+        self.size = size
 
     def __len__(self):
-        return 24
+        return self.size
 
     def __getitem__(self, index):
         import random
@@ -141,6 +144,62 @@ def test_random_draws_in_getitem_are_identical_whatever_the_worker_count(restore
     assert not np.array_equal(two[0][0][0], two[1][0][0]), "each epoch draws anew"
 
 
+def test_random_draws_in_getitem_are_identical_whatever_the_batch_a_request_carries(restore_config):
+    # A batch of 32 over the workers is read a batch a request (two chunks of 16, each seeded from
+    # its own indices); a batch of 4 or no batch reads a chunk a request.
+    def run(batch):
+        ds.config.set_seed(9)
+        data = ds.GeneratorDataset(Noisy(64), ["image", "x"], num_parallel_workers=2)
+        return [row for out in rows(data if batch is None else data.batch(batch))[0]
+                for row in (zip(*out) if batch else [out])]
+
+    single, small, whole = run(None), run(4), run(32)
+    assert len(single) == len(small) == len(whole) == 64
+    for a, b, c in zip(single, small, whole):
+        assert all(np.array_equal(x, y) and np.array_equal(y, z) for x, y, z in zip(a, b, c))
+
+
+def mapping_of(array):
+    """The line of /proc/self/maps whose range holds `array`'s data."""
+    address = np.asarray(array).ctypes.data
+    with open(f"/proc/{os.getpid()}/maps") as maps:
+        return next(line for line in maps
+                    if int(line.split()[0].split("-")[0], 16) <= address < int(line.split()[0].split("-")[1], 16))
+
+
+def test_a_batch_directly_over_the_workers_is_collated_in_their_slot_not_copied():
+    data = ds.GeneratorDataset(Noisy(64), ["image", "x"], shuffle=True, num_parallel_workers=2)
+    for images, numbers in data.batch(16).create_tuple_iterator(output_numpy=True, num_epochs=1):
+        assert images.shape == (16, 64, 64, 8) and numbers.shape == (16,)
+        assert "memfd:conveyor-worker" in mapping_of(images) and "memfd:conveyor-worker" in mapping_of(numbers)
+    # A map between them makes new rows: the batch stage copies them into a batch of its own.
+    mapped = data.map(lambda image: image + 1, ["image"]).batch(16)
+    for images, _ in mapped.create_tuple_iterator(output_numpy=True, num_epochs=1):
+        assert "memfd" not in mapping_of(images)
+
+
+class Ragged:
+    """Row i: i % 5 + 1 float64 elements, each i; a request's rows differ in size."""
+
+    def __len__(self):
+        return 48
+
+    def __getitem__(self, index):
+        return np.full(index % 5 + 1, index, dtype=np.float64), np.int64(index)
+
+
+def test_rows_that_differ_in_size_within_a_request_keep_their_values():
+    data = ds.GeneratorDataset(Ragged(), ["v", "i"], shuffle=True, num_parallel_workers=2)
+    batches = data.padded_batch(16, pad_info={"v": ([5], -1.0)}).create_tuple_iterator(output_numpy=True, num_epochs=2)
+    for _ in range(2):  # the second reuses the slots of the first
+        seen = []
+        for values, indices in batches:
+            for row, index in zip(values, indices):
+                assert (row[:index % 5 + 1] == index).all() and (row[index % 5 + 1:] == -1).all()
+                seen.append(int(index))
+        assert sorted(seen) == list(range(48))
+
+
 def test_rows_larger_than_any_slot_grow_a_slot_and_keep_their_values():
     data = ds.GeneratorDataset(Growing(), ["m"], shuffle=False, num_parallel_workers=2)
     for _ in range(2):  # the second epoch reuses the slots the first released
@@ -167,13 +226,8 @@ def test_rows_of_every_kind_of_value_read_by_workers_are_those_read_in_process()
 def test_large_rows_reach_the_consumer_in_shared_memory_without_a_copy():
     data = ds.GeneratorDataset(Growing(), ["m"], shuffle=False, num_parallel_workers=2)
     for (value,) in data.create_tuple_iterator(output_numpy=False, num_epochs=1):
-        base = np.asarray(value)
         # The tensor's memory is the worker's slot, mapped here: a shared mapping of a memfd.
-        address = base.ctypes.data
-        with open(f"/proc/{os.getpid()}/maps") as maps:
-            mapping = next(line for line in maps
-                           if int(line.split()[0].split("-")[0], 16) <= address < int(line.split()[0].split("-")[1], 16))
-        assert "memfd:conveyor-worker" in mapping
+        assert "memfd:conveyor-worker" in mapping_of(value)
 
 
 def test_an_unpicklable_source_is_a_clear_error_naming_it():

@@ -229,9 +229,12 @@ class Channel {
         failure = std::make_exception_ptr(std::runtime_error("conveyor: a worker named a slot it never sent"));
     }
     if (failure) {
-      // No row is made of this message: its slots go back to the worker now.
+      // No row is made of this message: its slots (rows may share one) go back to the worker now.
+      std::vector<std::uint32_t> named;
       for (const Reply& reply : replies)
-        if (reply.slot) release(reply.slot_id);
+        if (reply.slot && std::find(named.begin(), named.end(), reply.slot_id) == named.end())
+          named.push_back(reply.slot_id);
+      for (std::uint32_t id : named) release(id);
       std::rethrow_exception(failure);
     }
     return replies;
@@ -315,7 +318,8 @@ class Channel {
   std::vector<std::uint32_t> released_;
 };
 
-/// What keeps a slot busy: every tensor of a row shares it; the last one gives the slot back.
+/// What keeps a slot busy: every tensor of the rows a message puts in the slot shares it; the
+/// last one gives the slot back.
 class Lease {
  public:
   Lease(std::shared_ptr<Channel> channel, std::shared_ptr<Mapping> mapping, std::uint32_t id)
@@ -335,15 +339,14 @@ void check_within(const std::shared_ptr<Mapping>& slot, std::uint64_t offset, st
     throw std::runtime_error("conveyor: a worker's reply points outside its slot");
 }
 
-Row decode(std::span<const unsigned char> reply, const std::shared_ptr<Channel>& channel,
-                  std::shared_ptr<Mapping> slot) {
+/// The row of `reply`, whose tensors lie in `slot` and share `lease`.
+Row decode(std::span<const unsigned char> reply, const std::shared_ptr<Mapping>& slot,
+           const std::shared_ptr<void>& lease) {
   Reader in(reply);
   in.take<std::uint8_t>();  // status
-  const auto id = in.take<std::uint32_t>();
-  in.take<std::uint64_t>();  // new slot size, handled by read_replies()
+  in.take<std::uint32_t>();  // slot id and new slot size, handled by read_replies()
+  in.take<std::uint64_t>();
   const auto columns = in.take<std::uint32_t>();
-  std::shared_ptr<void> lease;
-  if (slot) lease = std::make_shared<Lease>(channel, slot, id);
   Row row;
   row.reserve(columns);
   for (std::uint32_t c = 0; c < columns; ++c) {
@@ -475,6 +478,15 @@ std::optional<WorkerGroup::Death> WorkerGroup::exchange(std::span<const unsigned
     fail_from(0, std::current_exception());
     return died;
   }
+  // One lease per slot the message names: rows of a request may share a slot.
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<void>>> leases;
+  const auto lease_of = [&](const workers::Reply& reply) -> std::shared_ptr<void> {
+    if (!reply.slot) return nullptr;
+    for (const auto& [id, lease] : leases)
+      if (id == reply.slot_id) return lease;
+    return leases.emplace_back(reply.slot_id, std::make_shared<workers::Lease>(channel, reply.slot, reply.slot_id))
+        .second;
+  };
   for (std::size_t i = 0; i < indices.size(); ++i) {
     if (i == replies.size()) {
       fail_from(i, std::make_exception_ptr(std::runtime_error("conveyor: a worker sent fewer rows than asked for")));
@@ -487,7 +499,7 @@ std::optional<WorkerGroup::Death> WorkerGroup::exchange(std::span<const unsigned
     }
     try {
       if (reply.bytes[0] == workers::kError) raise_error(reply.bytes, worker, indices[i]);
-      rows[i] = workers::decode(reply.bytes, channel, reply.slot);
+      rows[i] = workers::decode(reply.bytes, reply.slot, lease_of(reply));
     } catch (...) {
       errors[i] = std::current_exception();
     }

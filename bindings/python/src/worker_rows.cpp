@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "convert.hpp"
@@ -18,6 +21,7 @@ namespace conveyor::python {
 namespace {
 
 constexpr std::size_t kSmallestSlot = 4096;
+constexpr std::size_t kLargestSlot = std::size_t{1} << 62;  // powers of two up to it do not overflow
 
 /// Writes rows into a worker's slots and encodes their replies. Not thread-safe (a worker reads
 /// one row at a time); the GIL held throughout.
@@ -27,9 +31,20 @@ class RowWriter {
   /// for `sample` (raising MemoryError when there is no room for it).
   explicit RowWriter(py::object new_slot) : new_slot_(std::move(new_slot)) {}
 
-  /// The reply for `row` (sample `index`: a tuple of columns, or one column), written into a
-  /// slot, and the descriptor of that slot when it is new (to send after the reply), else None.
-  std::pair<py::bytes, py::object> write(py::handle row, std::uint64_t index) {
+  /// Starts a request of `rows` rows: until the next start(), the rows written may share one
+  /// slot, laid out as a batch of them (each column's rows back to back, by position), so that
+  /// the engine can take a batch of them without copying it.
+  void start(std::size_t rows) {
+    request_rows_ = rows;
+    shared_.reset();
+    tried_sharing_ = false;
+  }
+
+  /// The reply for `row` (sample `index`, at `position` in the request: a tuple of columns, or
+  /// one column), written into a slot, and the descriptor of that slot when it is new (to send
+  /// after the reply), else None. A row lies in the request's shared slot when its columns have
+  /// the byte sizes of the request's first row; any other row gets a slot of its own.
+  std::pair<py::bytes, py::object> write(py::handle row, std::uint64_t index, std::size_t position) {
     // Converted as in-process rows are, so that both give the same tensors; a value that cannot
     // be is the TypeError the worker sends back.
     Row columns;
@@ -46,13 +61,26 @@ class RowWriter {
       workers::put(reply, std::uint32_t{0});
       return {bytes_of(reply), py::none()};
     }
-    std::vector<std::size_t> offsets;
-    std::size_t size = 0;
-    for (const Tensor& column : columns) {
-      offsets.push_back(workers::aligned(size));
-      size = offsets.back() + column.nbytes();
+    if (request_rows_ > 1 && position < request_rows_ && !tried_sharing_) {
+      tried_sharing_ = true;
+      share(columns, index);
     }
-    const auto [slot, fd] = take(size, index);
+    std::vector<std::size_t> offsets;
+    std::size_t slot;
+    py::object fd = py::none();
+    if (shared_ && fits(columns)) {
+      slot = shared_->slot;
+      fd = std::exchange(shared_->fd, py::none());
+      for (std::size_t c = 0; c < columns.size(); ++c)
+        offsets.push_back(shared_->offsets[c] + position * shared_->bytes[c]);
+    } else {
+      std::size_t size = 0;
+      for (const Tensor& column : columns) {
+        offsets.push_back(workers::aligned(size));
+        size = offsets.back() + column.nbytes();
+      }
+      std::tie(slot, fd) = take(size, index);
+    }
     workers::put(reply, static_cast<std::uint32_t>(slot));
     workers::put(reply, static_cast<std::uint64_t>(fd.is_none() ? 0 : slots_[slot].size));
     workers::put(reply, static_cast<std::uint32_t>(columns.size()));
@@ -76,9 +104,51 @@ class RowWriter {
     std::size_t size;
   };
 
+  // The request's slot, shared by its rows of the same column sizes as `first` (see start()).
+  struct Shared {
+    std::size_t slot;
+    py::object fd;  // the slot's descriptor, when it is new, until the first reply sends it
+    std::vector<std::size_t> bytes;  // a row's, by column
+    std::vector<std::size_t> offsets;  // where each column's rows begin
+  };
+
+  // Takes the request's shared slot, laid out for rows like `first`. When there is no room for
+  // it, the rows get slots of their own, as they would without it.
+  void share(const Row& first, std::uint64_t index) {
+    Shared shared;
+    std::size_t size = 0;
+    for (const Tensor& column : first) {
+      shared.bytes.push_back(column.nbytes());
+      shared.offsets.push_back(workers::aligned(size));
+      std::size_t rows_bytes;
+      if (__builtin_mul_overflow(request_rows_, column.nbytes(), &rows_bytes) ||
+          __builtin_add_overflow(shared.offsets.back(), rows_bytes, &size) || size > kLargestSlot)
+        return;
+    }
+    try {
+      std::tie(shared.slot, shared.fd) = take(size, index);
+    } catch (const py::error_already_set& e) {
+      if (!e.matches(PyExc_MemoryError)) throw;
+      return;
+    }
+    shared_ = std::move(shared);
+  }
+
+  bool fits(const Row& columns) const {
+    if (columns.size() != shared_->bytes.size()) return false;
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      if (columns[c].nbytes() != shared_->bytes[c]) return false;
+    return true;
+  }
+
   // The smallest free slot of at least `size` bytes (slots are powers of two, at least a page),
   // or a new one: (its id, its fd when it is new, else None).
   std::pair<std::size_t, py::object> take(std::size_t size, std::uint64_t index) {
+    if (size > 2 * kLargestSlot) {  // the doubling below would wrap
+      PyErr_Format(PyExc_MemoryError, "conveyor worker: sample %llu needs a shared-memory slot of more than 2**63 bytes",
+                   static_cast<unsigned long long>(index));
+      throw py::error_already_set();
+    }
     std::size_t capacity = kSmallestSlot;
     while (capacity < size) capacity *= 2;
     for (auto it = free_.lower_bound(capacity); it != free_.end(); ++it) {
@@ -119,6 +189,9 @@ class RowWriter {
   // The arrays rows are views of, let go of here, with the GIL held, as the write ends.
   std::shared_ptr<DeferredRelease> release_ = std::make_shared<DeferredRelease>();
   std::vector<Slot> slots_;
+  std::size_t request_rows_ = 1;
+  std::optional<Shared> shared_;
+  bool tried_sharing_ = false;  // in this request
   std::map<std::size_t, std::vector<std::uint32_t>> free_;  // by capacity
 };
 
@@ -129,8 +202,11 @@ void register_worker_rows(py::module_& m) {
                         "A worker process's writer of rows into its shared-memory slots (see "
                         "conveyor/dataset/_workers.py).")
       .def(py::init<py::object>(), py::arg("new_slot"))
-      .def("write", &RowWriter::write, py::arg("row"), py::arg("index"),
-           "(reply, the new slot's fd or None) for `row`, sample `index`, written into a slot.")
+      .def("start", &RowWriter::start, py::arg("rows"),
+           "Starts a request of `rows` rows, which may share one slot, laid out as a batch.")
+      .def("write", &RowWriter::write, py::arg("row"), py::arg("index"), py::arg("position") = 0,
+           "(reply, the new slot's fd or None) for `row`, sample `index` at `position` in the request, "
+           "written into a slot.")
       .def("give_back", &RowWriter::give_back, py::arg("slots"), "Frees slots the parent no longer reads.");
 }
 

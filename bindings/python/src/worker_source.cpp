@@ -8,12 +8,12 @@
 namespace conveyor::python {
 namespace {
 
-/// Reads chunks of rows from the workers: one request per chunk, whose body is ``<QII`` (epoch,
-/// n, the first m to answer) and n ``<Q`` indices.
+/// Reads chunks of rows from the workers: one request per fetch_many() (a chunk, or a batch of
+/// chunks), whose body is ``<QII`` (epoch, n, the first m to answer) and n ``<Q`` indices.
 class WorkerSource final : public Source {
  public:
   explicit WorkerSource(py::object pool)  // the GIL held
-      : size_(py::len(pool)), block_(pool.attr("rows_per_request").cast<std::size_t>()), workers_(std::move(pool)) {}
+      : size_(py::len(pool)), block_(pool.attr("rows_per_chunk").cast<std::size_t>()), workers_(std::move(pool)) {}
 
   std::optional<std::size_t> size() const override { return size_; }
   bool random_access() const noexcept override { return true; }
@@ -55,6 +55,8 @@ class WorkerSource final : public Source {
   }
 
   std::size_t fetch_block() const noexcept override { return block_; }
+  /// A worker lays a request's rows out as a batch in one slot (see _RowWriter.start).
+  bool batches_in_place() const noexcept override { return true; }
 
  private:
   std::size_t size_;

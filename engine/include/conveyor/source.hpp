@@ -63,6 +63,14 @@ class Source {
   /// chunk (one that seeds a generator per chunk) then gives the same rows whatever the timing
   /// or the worker count.
   virtual std::size_t fetch_block() const noexcept { return 0; }
+  /// True when fetch_many() may lay a chunk's rows out back to back in a buffer of their own:
+  /// each column's rows one after the other, in order, contiguous, under one owner that nothing
+  /// else holds. A batch of exactly such rows is then that buffer, not a copy of it (the batch
+  /// stage checks the layout and copies rows that do not lie so), and a batch directly over the
+  /// source (projections and renames aside) has its chunks read a batch at a time when its size
+  /// is a multiple of fetch_block(). False by default: rows that are views of a source's own data
+  /// (consecutive slices of one array) would give batches that alias it.
+  virtual bool batches_in_place() const noexcept { return false; }
 
   /// Starts a new pass over an iterable source; called before every epoch of every pipeline
   /// (the first included), from one thread at a time.

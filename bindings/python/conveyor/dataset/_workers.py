@@ -25,13 +25,20 @@ How it works:
   two): slots follow the rows, there is no ``max_rowsize`` to guess. A slot larger than the
   memory left (MemAvailable, or the room under a memory cgroup's limit, as in a container) is a
   MemoryError that says what was needed and what was available, not a visit from the OOM killer.
-* The engine asks for rows in fixed chunks of ``ROWS_PER_REQUEST`` consecutive positions of the
-  sampler's order, and the worker answers a request in one message, so that a request's cost
-  (the parent is woken once, not once a row) is shared by its rows. Before a chunk the worker
-  seeds ``random``, ``numpy.random`` and (when torch is loaded) torch's CPU generator from
-  (seed, epoch, the chunk's indices), and reads the chunk in order: a dataset that draws random
-  numbers gives the same rows whatever the number of workers and however they are scheduled. (Seeding costs ~30-60 us, too much to pay per row.) A map
-  request carries one row, and the generators are seeded from (seed, epoch, sample, op).
+* The engine reads rows in whole chunks of ``ROWS_PER_CHUNK`` consecutive positions of the
+  sampler's order, one or several chunks a request, and the worker answers a request in one
+  message, so that a request's cost (the parent is woken once, not once a row) is shared by its
+  rows. Before each chunk the worker seeds ``random``, ``numpy.random`` and (when torch is
+  loaded) torch's CPU generator from (seed, epoch, the chunk's indices), and reads the chunk in
+  order: a dataset that draws random numbers gives the same rows whatever the number of workers,
+  the size of the requests and how they are scheduled. (Seeding costs ~15 us, too much to pay
+  per row.) A map request carries one row, and the generators are seeded from (seed, epoch,
+  sample, op).
+* A request's rows share one slot, laid out as a batch of them: each column's rows back to back,
+  by position in the request (a row whose columns differ in size from the first row's gets a
+  slot of its own). When ``batch()`` sits directly on the dataset (renames and projections
+  aside), a request is one batch, and the engine's batch is that slot: the batch is collated by
+  the worker as it writes its rows, not copied again in the parent.
 * Between rows the worker reads what has arrived on its socket: when a pipeline stops, the
   parent cancels the requests it has sent, and the worker gives each up after the row it is
   reading, so stopping waits for one row, not for a chunk.
@@ -50,8 +57,8 @@ fields little-endian): a message is a request, ``B`` 0, ``<I`` m and m ``<I`` sl
 parent gives back, then the job's body; or a cancellation, ``B`` 1 and ``<Q`` the number of
 the request to give up (requests are numbered from 0 in the order sent); an empty payload
 stops the worker. A source's body is ``<QII`` (epoch, n, m) and n ``<Q`` indices: the worker
-seeds from all n and answers the first m (fewer than n when the parent reads again the rows a
-dead worker had read before the one it died on); a map's is
+seeds from each chunk of them and answers the first m (fewer than n when the parent reads again
+the rows a dead worker had read before the one it died on); a map's is
 ``<QQQI`` (epoch, sample, op position, column count), the columns' headers as below (offsets
 from the body's start), then their bytes. The worker starts with a ready message (``B`` 2),
 then its progress word's descriptor (SCM_RIGHTS: a page whose first ``<Q`` is the sample it is
@@ -88,9 +95,10 @@ import numpy as np
 
 from conveyor._core import _RowWriter, available_memory
 
-#: Rows the engine asks a worker for at once (see the module's docstring). Part of what the
-#: random draws of a dataset depend on: changing it changes them.
-ROWS_PER_REQUEST = 16
+#: Rows of a chunk: the engine reads a source's rows in whole chunks of consecutive positions,
+#: and a worker seeds per chunk (see the module's docstring). Part of what the random draws of a
+#: dataset depend on: changing it changes them.
+ROWS_PER_CHUNK = 16
 #: Seconds a worker waits for a request before checking that its parent is still there.
 PARENT_CHECK_S = 1.0
 #: Seconds close() gives a worker to exit before killing it.
@@ -203,14 +211,16 @@ class SourceJob:
         ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
         epoch, count, answer = struct.unpack_from("<QII", body)
         indices = struct.unpack_from(f"<{count}Q", body, 16)
-        _seed_everything(seed, epoch, indices)
+        slots.rows.start(answer)
         for position, index in enumerate(indices[:answer]):
             if position and cancelled():
                 yield bytes([CANCELLED]), None
                 return
+            if position % ROWS_PER_CHUNK == 0:
+                _seed_everything(seed, epoch, indices[position:position + ROWS_PER_CHUNK])
             slots.mark(index)
             try:
-                yield slots.rows.write(self.source[index], index)
+                yield slots.rows.write(self.source[index], index, position)
             except BaseException as error:  # noqa: B902 - everything goes back to the parent
                 yield _error_reply(error), None
 
@@ -237,6 +247,7 @@ class MapJob:
             for function in self.functions:
                 result = function(*values)
                 values = result if isinstance(result, tuple) else (result,)
+            slots.rows.start(1)
             yield slots.rows.write(values, index)
         except BaseException as error:  # noqa: B902 - everything goes back to the parent
             yield _error_reply(error), None
@@ -414,8 +425,8 @@ class WorkerPool:
 
     #: Tells the engine (python_source.cpp, register_dataset.cpp) to go through worker_group.cpp.
     __conveyor_worker_pool__ = True
-    #: How many rows the engine asks a worker for at once (sources; a map asks for one).
-    rows_per_request = ROWS_PER_REQUEST
+    #: The chunks the engine reads a source's rows in (Source::fetch_block; a map asks for one row).
+    rows_per_chunk = ROWS_PER_CHUNK
 
     def __init__(self, job: Any, count: int, seed: int, worker_init: Optional[Callable[[int], None]] = None):
         """``worker_init(worker_id)``, when given, runs in each worker process (replacements

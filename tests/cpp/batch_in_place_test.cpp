@@ -1,0 +1,179 @@
+// Batches taken in place: a source that lays a chunk's rows out back to back
+// (Source::batches_in_place) gets chunks of a batch's size, and its batches are its buffers.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "common/pipelines.hpp"
+
+namespace conveyor {
+namespace {
+
+using testing::read_all;
+
+// Lays each chunk's rows out back to back in one buffer, as worker processes do: an int64 "index"
+// column and an f32 {2} "pair" column, each column's rows contiguous. Row `apart`, when set, gets
+// a buffer of its own. Records each chunk's size and the buffer its first row lies in.
+class Chunks final : public Source {
+ public:
+  Chunks(std::size_t n, std::size_t block, bool in_place, std::optional<std::uint64_t> apart = std::nullopt)
+      : n_(n), block_(block), in_place_(in_place), apart_(apart) {}
+  std::optional<std::size_t> size() const override { return n_; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
+  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                  std::span<std::exception_ptr>, std::stop_token) const override {
+    const auto n = static_cast<std::int64_t>(indices.size());
+    Tensor index = Tensor::empty(DType::i64, {n});
+    Tensor pair = Tensor::empty(DType::f32, {n, 2});
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto value = static_cast<std::int64_t>(indices[static_cast<std::size_t>(i)]);
+      index.view<std::int64_t>()(i) = value;
+      pair.view<float>()(i, 0) = static_cast<float>(value);
+      pair.view<float>()(i, 1) = static_cast<float>(-value);
+      rows[static_cast<std::size_t>(i)] = {index[i], pair[i]};
+      if (indices[static_cast<std::size_t>(i)] == apart_) {
+        for (Tensor& column : rows[static_cast<std::size_t>(i)]) column = column.clone();
+      }
+    }
+    std::lock_guard lock(mutex_);
+    sizes_.push_back(indices.size());
+    buffers_[indices[0]] = index.data();
+  }
+  std::size_t fetch_block() const noexcept override { return block_; }
+  bool batches_in_place() const noexcept override { return in_place_; }
+  void reset() override {}
+  std::optional<Row> next() override { return std::nullopt; }
+
+  std::vector<std::size_t> chunk_sizes() const {
+    std::lock_guard lock(mutex_);
+    auto sorted = sizes_;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+  }
+  // The buffer of the chunk that starts at `index`, or null.
+  const std::byte* buffer(std::uint64_t index) const {
+    std::lock_guard lock(mutex_);
+    auto it = buffers_.find(index);
+    return it == buffers_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::size_t n_, block_;
+  bool in_place_;
+  std::optional<std::uint64_t> apart_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::size_t> sizes_;
+  mutable std::map<std::uint64_t, const std::byte*> buffers_;
+};
+
+// Whether each batch's "index" column is the buffer of the chunk its first row starts, and
+// every value read, in order.
+struct Read {
+  std::vector<bool> in_place;
+  std::vector<std::int64_t> values;
+};
+
+Read read(const Chunks& source, Iterator it) {
+  Read out;
+  while (auto batch = it.next()) {
+    const Tensor& index = (*batch)["index"];
+    const Tensor& pair = (*batch)["pair"];
+    const auto first = index.view<std::int64_t>()(0);
+    out.in_place.push_back(index.data() == source.buffer(static_cast<std::uint64_t>(first)));
+    for (std::int64_t i = 0; i < index.shape()[0]; ++i) {
+      const auto value = index.view<std::int64_t>()(i);
+      EXPECT_EQ(pair.view<float>()(i, 1), static_cast<float>(-value)) << "row " << value;
+      out.values.push_back(value);
+    }
+  }
+  return out;
+}
+
+Dataset over(std::shared_ptr<Chunks> source, std::size_t workers = 2) {
+  return GeneratorDataset(std::move(source), {"index", "pair"}, {.shuffle = false, .num_parallel_workers = workers});
+}
+
+std::vector<std::int64_t> first(std::int64_t n) {
+  std::vector<std::int64_t> values(static_cast<std::size_t>(n));
+  std::iota(values.begin(), values.end(), 0);
+  return values;
+}
+
+TEST(BatchInPlaceTest, ABatchOfRowsLyingBackToBackIsTheirBufferReadABatchAtATime) {
+  for (std::size_t workers : {1u, 3u}) {
+    auto source = std::make_shared<Chunks>(40, 4, true);
+    const Read got = read(*source, over(source, workers).batch(8).iterate());
+    EXPECT_EQ(got.values, first(40));
+    EXPECT_EQ(got.in_place, std::vector<bool>(5, true)) << workers << " workers";
+    EXPECT_EQ(source->chunk_sizes(), std::vector<std::size_t>(5, 8));
+  }
+}
+
+TEST(BatchInPlaceTest, ASourceThatDoesNotSayItsRowsMayBeBatchedInPlaceIsCopied) {
+  auto source = std::make_shared<Chunks>(16, 8, false);
+  const Read got = read(*source, over(source).batch(8).iterate());
+  EXPECT_EQ(got.values, first(16));
+  EXPECT_EQ(got.in_place, std::vector<bool>(2, false));
+}
+
+TEST(BatchInPlaceTest, RowsThatDoNotLieBackToBackAreCopied) {
+  auto source = std::make_shared<Chunks>(24, 4, true, 11);  // row 11 lies apart: batch 1 is copied
+  const Read got = read(*source, over(source).batch(8).iterate());
+  EXPECT_EQ(got.values, first(24));
+  EXPECT_EQ(got.in_place, (std::vector<bool>{true, false, true}));
+}
+
+TEST(BatchInPlaceTest, ABatchSizeThatIsNotAMultipleOfTheBlockKeepsTheBlockAndCopies) {
+  auto source = std::make_shared<Chunks>(12, 4, true);
+  const Read got = read(*source, over(source).batch(6).iterate());
+  EXPECT_EQ(got.values, first(12));
+  EXPECT_EQ(got.in_place, (std::vector<bool>{false, false}));  // each spans two chunks
+  EXPECT_EQ(source->chunk_sizes(), std::vector<std::size_t>(3, 4));
+}
+
+TEST(BatchInPlaceTest, AShortLastBatchIsInPlaceAndADroppedOneIsNotRead) {
+  auto source = std::make_shared<Chunks>(20, 4, true);
+  Read got = read(*source, over(source).batch(8).iterate());
+  EXPECT_EQ(got.values, first(20));
+  EXPECT_EQ(got.in_place, std::vector<bool>(3, true));
+  auto dropped = std::make_shared<Chunks>(20, 4, true);
+  got = read(*dropped, over(dropped).batch(8, true).iterate());
+  EXPECT_EQ(got.values, first(16));
+  EXPECT_EQ(dropped->chunk_sizes(), std::vector<std::size_t>(2, 8));
+}
+
+TEST(BatchInPlaceTest, AMapBetweenTheSourceAndTheBatchCopiesEvenRowsItPassesOnUnchanged) {
+  auto mapped = std::make_shared<Chunks>(16, 4, true);
+  RowOp same = [](Row row) { return row; };  // passes the source's tensors on unchanged
+  Read got = read(*mapped, over(mapped).map(same, {"index"}).batch(8).iterate());
+  EXPECT_EQ(got.values, first(16));
+  EXPECT_EQ(got.in_place, std::vector<bool>(2, false));
+  EXPECT_EQ(mapped->chunk_sizes(), std::vector<std::size_t>(4, 4));
+}
+
+TEST(BatchInPlaceTest, APaddedColumnIsCopiedAndTheOthersAreNot) {
+  auto source = std::make_shared<Chunks>(8, 4, true);
+  auto it = over(source).batch(8, false, {.pad_info = {{"pair", PadInfo{{3}, 7}}}}).iterate();
+  auto batch = it.next();
+  ASSERT_TRUE(batch);
+  EXPECT_EQ((*batch)["index"].data(), source->buffer(0));
+  const Tensor& pair = (*batch)["pair"];
+  EXPECT_EQ(pair.shape(), (Shape{8, 3}));
+  EXPECT_EQ(pair.view<float>()(5, 1), -5.0f);
+  EXPECT_EQ(pair.view<float>()(5, 2), 7.0f);
+}
+
+TEST(BatchInPlaceTest, AProjectionOrRenameKeepsTheBatchInPlace) {
+  auto source = std::make_shared<Chunks>(16, 4, true);
+  auto it = over(source).rename({"index", "pair"}, {"index", "twin"}).project({"twin", "index"}).batch(8).iterate();
+  auto batch = it.next();
+  ASSERT_TRUE(batch);
+  EXPECT_EQ((*batch)["index"].data(), source->buffer(0));
+  EXPECT_EQ(source->chunk_sizes(), std::vector<std::size_t>(2, 8));
+}
+
+}  // namespace
+}  // namespace conveyor
