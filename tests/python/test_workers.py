@@ -169,11 +169,14 @@ def mapping_of(array):
 
 def test_a_batch_directly_over_the_workers_is_collated_in_their_slot_not_copied():
     data = ds.GeneratorDataset(Noisy(64), ["image", "x"], shuffle=True, num_parallel_workers=2)
-    for images, numbers in data.batch(16).create_tuple_iterator(output_numpy=True, num_epochs=1):
-        assert images.shape == (16, 64, 64, 8) and numbers.shape == (16,)
+    kept = []
+    for images, numbers in data.batch(32).create_tuple_iterator(output_numpy=True, num_epochs=1):
+        assert images.shape == (32, 64, 64, 8) and numbers.shape == (32,)
         assert "memfd:conveyor-worker" in mapping_of(images) and "memfd:conveyor-worker" in mapping_of(numbers)
+        kept.append((images, images.copy()))
+    assert all(np.array_equal(batch, copy) for batch, copy in kept), "a kept batch was overwritten"
     # A map between them makes new rows: the batch stage copies them into a batch of its own.
-    mapped = data.map(lambda image: image + 1, ["image"]).batch(16)
+    mapped = data.map(lambda image: image + 1, ["image"]).batch(32)
     for images, _ in mapped.create_tuple_iterator(output_numpy=True, num_epochs=1):
         assert "memfd" not in mapping_of(images)
 
@@ -190,7 +193,7 @@ class Ragged:
 
 def test_rows_that_differ_in_size_within_a_request_keep_their_values():
     data = ds.GeneratorDataset(Ragged(), ["v", "i"], shuffle=True, num_parallel_workers=2)
-    batches = data.padded_batch(16, pad_info={"v": ([5], -1.0)}).create_tuple_iterator(output_numpy=True, num_epochs=2)
+    batches = data.padded_batch(32, pad_info={"v": ([5], -1.0)}).create_tuple_iterator(output_numpy=True, num_epochs=2)
     for _ in range(2):  # the second reuses the slots of the first
         seen = []
         for values, indices in batches:

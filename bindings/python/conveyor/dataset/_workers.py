@@ -34,7 +34,7 @@ How it works:
   the size of the requests and how they are scheduled. (Seeding costs ~15 us, too much to pay
   per row.) A map request carries one row, and the generators are seeded from (seed, epoch,
   sample, op).
-* A request's rows share one slot, laid out as a batch of them: each column's rows back to back,
+* The rows of a request longer than a chunk share one slot, laid out as a batch of them: each column's rows back to back,
   by position in the request (a row whose columns differ in size from the first row's gets a
   slot of its own). When ``batch()`` sits directly on the dataset (renames and projections
   aside), a request is one batch, and the engine's batch is that slot: the batch is collated by
@@ -211,7 +211,10 @@ class SourceJob:
         ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
         epoch, count, answer = struct.unpack_from("<QII", body)
         indices = struct.unpack_from(f"<{count}Q", body, 16)
-        slots.rows.start(answer)
+        # Rows share a slot only in a request longer than a chunk, which the engine sends only
+        # when a batch takes it in place: a shared slot is freed when its last row is, and rows
+        # kept apart (a shuffle buffer) would hold several rows' memory each.
+        slots.rows.start(answer if count > ROWS_PER_CHUNK else 1)
         for position, index in enumerate(indices[:answer]):
             if position and cancelled():
                 yield bytes([CANCELLED]), None
