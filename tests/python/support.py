@@ -90,6 +90,13 @@ class NoisyImages(Images):
         return image + np.random.randint(0, 50, image.shape, dtype=np.uint8), label
 
 
+class ManyNoisyImages(NoisyImages):
+    """NoisyImages of 80 rows: enough for batches of 32, which worker processes collate in place."""
+
+    def __len__(self):
+        return 80
+
+
 def dataset(size: int, **kwargs) -> ds.Dataset:
     """An unshuffled one-column ("x") dataset of 0 .. size-1 unless kwargs say otherwise."""
     if "sampler" not in kwargs:

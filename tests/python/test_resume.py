@@ -15,7 +15,7 @@ import conveyor.dataset as ds
 import conveyor.dataset.vision as vision
 from conveyor.dataset._workers import ROWS_PER_CHUNK
 from conveyor.torch import DataLoader
-from support import Images, NoisyImages
+from support import Images, ManyNoisyImages, NoisyImages
 
 ROWS, BATCH, EPOCHS = len(Images()), 4, 2  # 5 batches an epoch
 
@@ -95,6 +95,17 @@ def test_worker_processes_resume_bit_identically():
     reference = read(random_access(2, processes=True, source=NoisyImages).create_tuple_iterator(num_epochs=EPOCHS))
     for k in (3, 6):
         outputs, _ = resumed(lambda: random_access(2, processes=True, source=NoisyImages), k)
+        assert outputs == reference, f"resumed after {k} batches"
+
+
+def test_batches_collated_by_worker_processes_resume_bit_identically():
+    def make():  # batches of 32 rows read a batch a request, collated in the workers' slots
+        return ds.GeneratorDataset(ManyNoisyImages(), ["image", "label"], shuffle=True, num_parallel_workers=2).batch(32)
+
+    reference = read(make().create_tuple_iterator(num_epochs=EPOCHS))
+    assert [len(labels) for _, labels in reference] == [32, 32, 16] * EPOCHS
+    for k in (1, 4):
+        outputs, _ = resumed(make, k)
         assert outputs == reference, f"resumed after {k} batches"
 
 

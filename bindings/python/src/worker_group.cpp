@@ -416,9 +416,15 @@ void WorkerGroup::read(std::span<const unsigned char> body, std::span<const std:
     for (std::size_t i = 0; i < at; ++i)
       if (errors[i]) errors[i] = death;
   }
-  if (after < indices.size())
-    read(rereads->own(indices.subspan(after)), indices.subspan(after), rows.subspan(after), errors.subspan(after),
-         stop, rereads, true);
+  // The rest of the killing row's chunk cannot be drawn as before (its generators went with
+  // the worker): it is seeded from its own rows. The chunks after it are read as they were.
+  const std::size_t n = indices.size();
+  const std::size_t chunk = rereads->chunk ? rereads->chunk : n;
+  const std::size_t whole = std::min(n, (after + chunk - 1) / chunk * chunk);
+  for (const auto& [from, to] : {std::pair{after, whole}, std::pair{whole, n}})
+    if (from < to)
+      read(rereads->own(indices.subspan(from, to - from)), indices.subspan(from, to - from),
+           rows.subspan(from, to - from), errors.subspan(from, to - from), stop, rereads, true);
 }
 
 std::optional<WorkerGroup::Death> WorkerGroup::exchange(std::span<const unsigned char> body,

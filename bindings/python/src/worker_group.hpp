@@ -45,15 +45,18 @@ class WorkerGroup {
   struct Rereads {
     /// `body` answering only its first `k` rows, seeded as before.
     std::function<std::vector<unsigned char>(std::span<const unsigned char> body, std::size_t k)> first;
-    /// A request of its own for `indices`.
+    /// A request of its own for `indices`, seeded per `chunk` rows from its first.
     std::function<std::vector<unsigned char>(std::span<const std::uint64_t> indices)> own;
+    /// The rows a request seeds together (0: the whole request).
+    std::size_t chunk = 0;
   };
 
   /// Sends `body` to the least busy worker, which answers with one row per entry of `indices`
   /// (the samples they are, which errors name): rows[i], or errors[i] when the worker raised
   /// or died. A dead worker is replaced for the next request; with `rereads` given, only the
   /// row it died on fails: the rows before it are requested again the same way
-  /// (`rereads.first`), those after it as a request of their own (`rereads.own`). Thread-safe;
+  /// (`rereads.first`); those after it up to the next whole chunk as a request of their own,
+  /// and the whole chunks after them as another, seeded as before (`rereads.own`). Thread-safe;
   /// blocks until every reply is read, or, once `stop` is requested, until the worker has
   /// given up the request (after the row it is reading; rows it did not read get an error).
   /// Rows keep their slot until the last tensor over it is released.

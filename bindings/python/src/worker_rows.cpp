@@ -68,7 +68,7 @@ class RowWriter {
     std::vector<std::size_t> offsets;
     std::size_t slot;
     py::object fd = py::none();
-    if (shared_ && fits(columns)) {
+    if (shared_ && position < request_rows_ && fits(columns)) {
       slot = shared_->slot;
       fd = std::exchange(shared_->fd, py::none());
       for (std::size_t c = 0; c < columns.size(); ++c)
@@ -92,9 +92,11 @@ class RowWriter {
     return {bytes_of(reply), fd};
   }
 
-  /// Frees `slots`: the parent no longer reads them.
+  /// Frees `slots`: the parent no longer reads them. A slot already free stays free once (two
+  /// rows must never be written into one slot).
   void give_back(const std::vector<std::uint32_t>& slots) {
-    for (std::uint32_t slot : slots) free_[slots_.at(slot).size].push_back(slot);
+    for (std::uint32_t slot : slots)
+      if (!std::exchange(slots_.at(slot).free, true)) free_[slots_[slot].size].push_back(slot);
   }
 
  private:
@@ -102,6 +104,7 @@ class RowWriter {
     py::object map;  // keeps `memory` mapped
     std::byte* memory;
     std::size_t size;
+    bool free = false;
   };
 
   // The request's slot, shared by its rows of the same column sizes as `first` (see start()).
@@ -155,6 +158,7 @@ class RowWriter {
       if (it->second.empty()) continue;
       const std::size_t slot = it->second.back();
       it->second.pop_back();
+      slots_[slot].free = false;
       return {slot, py::none()};
     }
     const auto made = new_slot_(capacity, index).cast<py::tuple>();

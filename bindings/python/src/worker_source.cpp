@@ -42,7 +42,7 @@ class WorkerSource final : public Source {
       return body;
     };
     const WorkerGroup::Rereads rereads{
-        // Seeded from all its indices, so its first k rows are read the same way again.
+        // Seeded per chunk as before, so its first k rows are read the same way again.
         .first =
             [](std::span<const unsigned char> body, std::size_t k) {
               std::vector<unsigned char> first(body.begin(), body.end());
@@ -50,7 +50,8 @@ class WorkerSource final : public Source {
               std::memcpy(&first[12], &answer, 4);
               return first;
             },
-        .own = body_for};
+        .own = body_for,
+        .chunk = block_};
     workers_.request(body_for(indices), indices, rows, errors, std::move(stop), &rereads);
   }
 

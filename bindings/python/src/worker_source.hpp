@@ -13,7 +13,7 @@ namespace conveyor::python {
 namespace py = pybind11;
 
 /// A random-access source of len(pool) rows read from the workers of `pool`, a started
-/// WorkerPool (see WorkerGroup for what it must offer; pool.rows_per_request is the chunk size
+/// WorkerPool (see WorkerGroup for what it must offer; pool.rows_per_chunk is the fetch_block()
 /// it asks the engine for). The GIL held. fetch_many() is thread-safe and sends one request per
 /// chunk.
 std::shared_ptr<Source> worker_source(py::object pool);

@@ -58,17 +58,18 @@ class Source {
   virtual void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
                           std::span<std::exception_ptr> errors, std::stop_token stop) const;
   /// The chunk size fetch_many() wants, or 0 (the default) to let the engine size chunks by the
-  /// measured cost of a row. When set, every chunk of an epoch holds exactly this many indices
-  /// (the last may hold fewer) and starts at a multiple of it: a source whose rows depend on the
-  /// chunk (one that seeds a generator per chunk) then gives the same rows whatever the timing
-  /// or the worker count.
+  /// measured cost of a row. When set, every chunk of an epoch holds this many indices, or a
+  /// multiple of it (a batch read in place, see batches_in_place()); the last may hold fewer,
+  /// and each starts at a multiple of it: a source whose rows depend on the block (one that
+  /// seeds a generator per block) then gives the same rows whatever the timing, the worker count
+  /// or the chunk size.
   virtual std::size_t fetch_block() const noexcept { return 0; }
   /// True when fetch_many() may lay a chunk's rows out back to back in a buffer of their own:
   /// each column's rows one after the other, in order, contiguous, under one owner that nothing
   /// else holds. A batch of exactly such rows is then that buffer, not a copy of it (the batch
   /// stage checks the layout and copies rows that do not lie so), and a batch directly over the
   /// source (projections and renames aside) has its chunks read a batch at a time when its size
-  /// is a multiple of fetch_block(). False by default: rows that are views of a source's own data
+  /// is a multiple of fetch_block() and at most 256 rows. False by default: rows that are views of a source's own data
   /// (consecutive slices of one array) would give batches that alias it.
   virtual bool batches_in_place() const noexcept { return false; }
 
