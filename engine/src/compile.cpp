@@ -72,13 +72,11 @@ const Node* cut_source(const Node& batch, ErrorSamplesMode errors) {
   }
 }
 
-/// The source below batch node `batch` whose rows may become its batches in place (see
-/// Source::batches_in_place): batch() over nothing but projections and renames over a
-/// random-access source that says so. Null when there is none.
-const Node* in_place_source(const Node& batch) {
+/// The random-access source directly below batch node `batch` (projections and renames aside),
+/// whose chunks may be read a batch at a time and laid out as the batch. Null when there is none.
+const Node* batch_source(const Node& batch) {
   for (const Node* node = batch.children.front().get();; node = node->children.front().get()) {
-    if (const auto* source = std::get_if<SourceOp>(&node->op))
-      return source->source->random_access() && source->source->batches_in_place() ? node : nullptr;
+    if (const auto* source = std::get_if<SourceOp>(&node->op)) return source->source->random_access() ? node : nullptr;
     if (!std::holds_alternative<ProjectOp>(node->op) && !std::holds_alternative<RenameOp>(node->op)) return nullptr;
   }
 }
@@ -130,11 +128,22 @@ std::shared_ptr<StageCounters> Compiler::counter(std::string name, std::size_t w
   return counters_.back();
 }
 
+std::size_t Compiler::worker_count(std::optional<std::size_t> requested) const {
+  const std::size_t n = requested.value_or(config_.num_parallel_workers);
+  return n ? n : static_cast<std::size_t>(tbb::info::default_concurrency());  // honours affinity masks
+}
+
 std::size_t Compiler::workers(std::optional<std::size_t> requested) {
-  std::size_t n = requested.value_or(config_.num_parallel_workers);
-  if (n == 0) n = static_cast<std::size_t>(tbb::info::default_concurrency());  // honours affinity masks
+  const std::size_t n = worker_count(requested);
   max_workers_ = std::max(max_workers_, n);
   return n;
+}
+
+const Node* Compiler::in_place_source(const Node& batch) const {
+  const Node* node = batch_source(batch);
+  if (!node) return nullptr;
+  const auto& op = std::get<SourceOp>(node->op);
+  return op.source->batches_in_place() || worker_count(op.options.num_parallel_workers) > 1 ? node : nullptr;
 }
 
 void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
@@ -185,17 +194,24 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
       }
       // Chunks of a whole batch, where the batch takes them in place.
       std::size_t chunk = block ? block : config_.rows_per_task;
+      std::shared_ptr<BufferPool> batches;
       if (auto it = std::find_if(in_place_sources_.begin(), in_place_sources_.end(),
                                  [&](const auto& c) { return c.first == &node; });
           it != in_place_sources_.end()) {
-        if ((block == 0 || it->second % block == 0) && it->second <= ParallelStream::kMaxChunkRows) chunk = it->second;
+        if ((block == 0 || it->second % block == 0) && it->second <= ParallelStream::kMaxChunkRows) {
+          chunk = it->second;
+          // A source that does not lay its chunks out as batches has the fetch stage do it.
+          if (!op->source->batches_in_place())
+            batches = BufferPool::create(columns * (config_.prefetch_size + 2 * max_workers() + 4));
+        }
         in_place_sources_.erase(it);
       }
       stream = std::make_unique<ParallelStream>(
           std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_,
                                           start_.rows - head, start_.replay, block, whole),
           arena_, chunk, config_.error_samples_mode, first_epoch_, discard);
-      add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers))));
+      add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers)),
+                                        std::move(batches)));
     } else {
       auto reader = op->source->fork();
       std::optional<std::uint64_t> limit;

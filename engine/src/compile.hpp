@@ -36,7 +36,15 @@ class Compiler {
 
  private:
   std::shared_ptr<StageCounters> counter(std::string name, std::size_t workers = 1);
+  /// The workers a stage asking for `requested` gets.
+  std::size_t worker_count(std::optional<std::size_t> requested) const;
+  /// worker_count(), noted in max_workers().
   std::size_t workers(std::optional<std::size_t> requested);
+  /// The source below batch node `batch` whose chunks are laid out as its batches: one directly
+  /// below it (projections and renames aside) that lays them out itself
+  /// (Source::batches_in_place) or whose fetch stage has several workers to copy them. Null when
+  /// there is none. With one worker, the batch stage's copy runs beside the fetch, not after it.
+  const Node* in_place_source(const Node& batch) const;
   void add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage);
   RowStage map_stage(const Node& node, const MapOp& op);
   /// The stamp slot of stateful `node`, and the count it resumes from, if any.
@@ -61,7 +69,7 @@ class Compiler {
   /// Source nodes whose epochs a batch(drop_remainder) above them cuts to whole batches (see
   /// SamplerStream), with the batch size, from when that batch is compiled until the source is.
   std::vector<std::pair<const Node*, std::size_t>> cut_sources_;
-  /// Source nodes whose rows a batch above them takes in place (see in_place_source), with the
+  /// Source nodes whose chunks a batch above them takes in place (see in_place_source), with the
   /// batch size, from when that batch is compiled until the source is.
   std::vector<std::pair<const Node*, std::size_t>> in_place_sources_;
 };

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "batch_layout.hpp"
 #include "conveyor/error.hpp"
 #include "wording.hpp"
 
 namespace conveyor::detail {
 namespace {
+
+// Rows a collating fetch reads at a time: 16 rows of a few KiB stay in cache until they are laid out.
+constexpr std::size_t kLaidOutPiece = 16;
 
 void check_columns(const Row& row, std::size_t columns) {
   if (row.size() != columns)
@@ -81,23 +85,33 @@ std::optional<Sample> SamplerStream::next() {
   return sample;
 }
 
-RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters) {
+RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters,
+                     std::shared_ptr<BufferPool> batches) {
   RowStage stage{.counters = std::move(counters)};
-  stage.apply_many = [source = std::move(source), columns](std::span<Sample* const> samples, std::uint64_t epoch,
-                                                          std::span<std::exception_ptr> errors,
-                                                          std::stop_token stop) {
+  stage.apply_many = [source = std::move(source), columns, batches = std::move(batches)](
+                         std::span<Sample* const> samples, std::uint64_t epoch, std::span<std::exception_ptr> errors,
+                         std::stop_token stop) {
+    const std::size_t n = samples.size();
     std::vector<std::uint64_t> indices;
-    indices.reserve(samples.size());
+    indices.reserve(n);
     for (const Sample* s : samples) indices.push_back(s->index);
-    std::vector<Row> rows(samples.size());
-    source->fetch_many(indices, epoch, rows, errors, std::move(stop));
-    for (std::size_t i = 0; i < samples.size(); ++i) {
-      if (errors[i]) continue;
-      try {
-        check_columns(rows[i], columns);
-        samples[i]->row = std::move(rows[i]);
-      } catch (...) {
-        errors[i] = std::current_exception();
+    std::vector<Row> rows(n);
+    std::optional<BatchLayout> layout;
+    if (batches) layout.emplace(batches, n);
+    const std::size_t piece = !layout ? n : source->fetch_block() ? source->fetch_block() : kLaidOutPiece;
+    for (std::size_t from = 0; from < n; from += piece) {
+      const std::size_t count = std::min(piece, n - from);
+      source->fetch_many(std::span(indices).subspan(from, count), epoch, std::span(rows).subspan(from, count),
+                         errors.subspan(from, count), stop);
+      for (std::size_t i = from; i < from + count; ++i) {
+        if (errors[i]) continue;
+        try {
+          check_columns(rows[i], columns);
+          if (layout) layout->place(rows[i], i);
+          samples[i]->row = std::move(rows[i]);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
       }
     }
   };

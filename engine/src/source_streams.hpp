@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "conveyor/sampler.hpp"
+#include "buffer_pool.hpp"
 #include "conveyor/source.hpp"
 #include "parallel_stream.hpp"
 #include "stream.hpp"
@@ -54,8 +55,13 @@ class SamplerStream final : public Stream {
 };
 
 /// The stage that turns a ticket into its row: source.get(index), checked to have `columns`
-/// columns.
-RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters);
+/// columns. With `batches` (each chunk is one batch of the batch stage above, which takes rows
+/// lying in place), the chunk is read a fetch_block() of rows at a time (16 when 0) and each
+/// piece's rows are laid out at once, still in cache, as the chunk's batch in buffers from
+/// `batches` (see BatchLayout): the copy the batch stage would make, spread over this stage's
+/// workers.
+RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::shared_ptr<StageCounters> counters,
+                     std::shared_ptr<BufferPool> batches = nullptr);
 
 /// Reads an iterable source in order, calling reset() before every epoch (the first included,
 /// so that each new pipeline reads from the start), `limit` rows of it at most; numbers its rows

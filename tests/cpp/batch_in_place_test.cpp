@@ -1,5 +1,6 @@
 // Batches taken in place: a source that lays a chunk's rows out back to back
-// (Source::batches_in_place) gets chunks of a batch's size, and its batches are its buffers.
+// (Source::batches_in_place) gets chunks of a batch's size, and its batches are its buffers; a
+// source that does not has its fetch stage lay them out when it has several workers.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -173,6 +174,71 @@ TEST(BatchInPlaceTest, AProjectionOrRenameKeepsTheBatchInPlace) {
   ASSERT_TRUE(batch);
   EXPECT_EQ((*batch)["index"].data(), source->buffer(0));
   EXPECT_EQ(source->chunk_sizes(), std::vector<std::size_t>(2, 8));
+}
+
+TEST(BatchInPlaceTest, SeveralFetchWorkersLayOutTheBatchesOfASourceThatDoesNotNeverAliasingIt) {
+  auto source = std::make_shared<Chunks>(72, 0, false);
+  const Read got = read(*source, over(source, 2).batch(32).iterate());
+  EXPECT_EQ(got.values, first(72));
+  EXPECT_EQ(got.in_place, std::vector<bool>(3, false));  // copies, never the source's own memory
+  // A chunk is a batch, read 16 rows at a time so that each piece is laid out while in cache.
+  EXPECT_EQ(source->chunk_sizes(), (std::vector<std::size_t>{8, 16, 16, 16, 16}));
+}
+
+// Row i: a 4x4 f32 "image" of i (of shape {3} for row `odd`, when set) and the int64 "index" i.
+struct Filled {
+  std::size_t n;
+  std::optional<std::size_t> odd;
+  std::size_t size() const { return n; }
+  Row get(std::size_t i) const {
+    Tensor image = Tensor::empty(DType::f32, i == odd ? Shape{3} : Shape{4, 4});
+    for (std::int64_t k = 0; k < image.numel(); ++k) reinterpret_cast<float*>(image.data())[k] = static_cast<float>(i);
+    return {std::move(image), Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(i))};
+  }
+};
+
+TEST(BatchInPlaceTest, BatchesLaidOutByTheFetchStageAreThoseOfOneWorkerAndStayWhileHeld) {
+  auto batches = [](std::size_t workers) {
+    auto it = GeneratorDataset(Filled{200, std::nullopt}, {"image", "index"},
+                               {.shuffle = true, .seed = 3, .num_parallel_workers = workers})
+                  .batch(32)
+                  .iterate();
+    std::vector<Batch> kept;  // all held at once: no buffer may be reused under a live batch
+    while (auto batch = it.next()) kept.push_back(std::move(*batch));
+    return kept;
+  };
+  const std::vector<Batch> one = batches(1), two = batches(2);
+  ASSERT_EQ(two.size(), 7u);
+  std::vector<std::int64_t> seen;
+  for (std::size_t b = 0; b < two.size(); ++b) {
+    const Tensor& image = two[b]["image"];
+    const Tensor& index = two[b]["index"];
+    ASSERT_EQ(image.shape(), (Shape{index.shape()[0], 4, 4}));
+    for (std::int64_t i = 0; i < index.shape()[0]; ++i) {
+      const auto value = index.view<std::int64_t>()(i);
+      EXPECT_EQ(index.view<std::int64_t>()(i), one[b]["index"].view<std::int64_t>()(i)) << "batch " << b;
+      EXPECT_EQ(image.view<float>()(i, 3, 3), static_cast<float>(value)) << "batch " << b << " row " << i;
+      seen.push_back(value);
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, first(200));
+}
+
+TEST(BatchInPlaceTest, ARowOfAnotherShapeInALaidOutChunkIsTheBatchStagesErrorNamingIt) {
+  auto it = GeneratorDataset(Filled{64, 37}, {"image", "index"}, {.shuffle = false, .num_parallel_workers = 2})
+                .batch(32)
+                .iterate();
+  ASSERT_TRUE(it.next());
+  try {
+    it.next();
+    FAIL() << "a batch of rows of two shapes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.stage(), "batch");
+    const std::string what = e.what();
+    EXPECT_NE(what.find("column 'image' has shape (4, 4) in sample 32 but (3,) in sample 37"), std::string::npos)
+        << what;
+  }
 }
 
 }  // namespace
