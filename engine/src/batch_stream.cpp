@@ -68,11 +68,13 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
 }
 
 // The batch of `rows`' `column` (of one dtype and shape) when its rows already lie back to back,
-// in order, contiguous, under one owner: a view of their buffer. Nullopt otherwise.
-std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column) {
+// in order, contiguous, under one owner that `taken` trusts: a view of their buffer. Nullopt
+// otherwise.
+std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column, const TakenInPlace& taken) {
   const Tensor& first = rows[0].row[column];
   const std::size_t row_bytes = first.nbytes();
   if (!first.owner() || row_bytes == 0) return std::nullopt;
+  if (!taken.any && !(taken.laid_out && taken.laid_out->owns(first.owner()))) return std::nullopt;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Tensor& t = rows[i].row[column];
     if (t.owner() != first.owner() || !t.is_contiguous() || t.data() != first.data() + i * row_bytes)
@@ -88,7 +90,7 @@ std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
                          std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
                          std::optional<SlotWriter> writer, std::size_t slot, std::optional<ResumeCount> resume,
-                         bool in_place)
+                         TakenInPlace in_place)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
@@ -98,7 +100,7 @@ BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<
       writer_(std::move(writer)),
       slot_(slot),
       resume_(resume),
-      in_place_(in_place) {}
+      in_place_(std::move(in_place)) {}
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
@@ -167,8 +169,8 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
                                  std::to_string(rows[0].index) + " but " + to_string(t.shape()) + " in sample " +
                                  std::to_string(s.index) + "; give pad_info to pad it");
     }
-    if (in_place_ && pad == op_.pads.end())
-      if (auto batch = lying_in_place(rows, column)) return std::move(*batch);
+    if (pad == op_.pads.end())
+      if (auto batch = lying_in_place(rows, column, in_place_)) return std::move(*batch);
     Tensor out = allocate(first.dtype(), shape, rows.size());
     if (pad == op_.pads.end()) {
       const std::size_t row_bytes = out.nbytes() / rows.size();

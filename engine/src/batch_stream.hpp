@@ -23,22 +23,29 @@ struct SlotWriter {
   std::string stage;
 };
 
+/// The rows a batch stage may take as its batch without copying them: any (they come from a
+/// source that lays its chunks out itself, Source::batches_in_place), or only those in buffers
+/// of `laid_out` (the fetch stage's, see BatchLayout). None by default: rows may be views of a
+/// source's own data, which a batch must not alias.
+struct TakenInPlace {
+  bool any = false;
+  std::shared_ptr<const BufferPool> laid_out;
+};
+
 /// Pulls up to batch_size rows and copies each straight into its slot of the batch buffer (one
 /// copy per row). A short last batch of an epoch is emitted unless drop_remainder. Rows whose
 /// shapes or dtypes differ in an unpadded column are an Error naming the column, the batch and
-/// both shapes. A column with a SlotWriter is written by it instead of copied. With `in_place`
-/// (the rows come from a source whose rows may be batched in place: Source::batches_in_place),
-/// an unpadded column whose rows already lie back to back in one buffer, in order, is that
-/// buffer, not a copy. A batch carries
-/// its last row's stamp, with its number in the epoch + 1 in slot `slot`; resumed, the stage
-/// numbers batches from `resume.count`.
+/// both shapes. A column with a SlotWriter is written by it instead of copied. An unpadded
+/// column whose rows already lie back to back in one buffer, in order, that `in_place` trusts,
+/// is that buffer, not a copy. A batch carries its last row's stamp, with its number in the
+/// epoch + 1 in slot `slot`; resumed, the stage numbers batches from `resume.count`.
 class BatchStream final : public Stream {
  public:
   /// Large batches are copied in parallel in `arena`, which must outlive the stream.
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
               std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
               std::optional<SlotWriter> writer = std::nullopt, std::size_t slot = kStampWords,
-              std::optional<ResumeCount> resume = std::nullopt, bool in_place = false);
+              std::optional<ResumeCount> resume = std::nullopt, TakenInPlace in_place = {});
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -68,7 +75,7 @@ class BatchStream final : public Stream {
   std::optional<SlotWriter> writer_;
   std::size_t slot_;
   std::optional<ResumeCount> resume_;
-  bool in_place_;
+  TakenInPlace in_place_;
   std::uint64_t epoch_ = 0;
   std::uint64_t batch_number_ = 0;
   bool epoch_over_ = false;

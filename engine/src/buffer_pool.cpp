@@ -30,7 +30,12 @@ std::shared_ptr<void> BufferPool::reuse(std::size_t nbytes) {
 std::shared_ptr<void> BufferPool::allocate(std::size_t nbytes) { return own(allocate_aligned(nbytes), nbytes); }
 
 std::shared_ptr<void> BufferPool::own(void* buffer, std::size_t nbytes) {
-  return std::shared_ptr<void>(buffer, [pool = shared_from_this(), nbytes](void* p) { pool->release(p, nbytes); });
+  return std::shared_ptr<void>(buffer, Return{shared_from_this(), nbytes});
+}
+
+bool BufferPool::owns(const std::shared_ptr<void>& buffer) const noexcept {
+  const Return* returns = std::get_deleter<Return>(buffer);
+  return returns && returns->pool.get() == this;
 }
 
 void BufferPool::release(void* buffer, std::size_t nbytes) noexcept {

@@ -21,8 +21,17 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   /// A new 64-byte aligned buffer of `nbytes` that returns to the pool like those of reuse().
   /// Thread-safe; throws std::bad_alloc.
   std::shared_ptr<void> allocate(std::size_t nbytes);
+  /// Whether `buffer` is one of this pool's (from reuse() or allocate()). Thread-safe.
+  bool owns(const std::shared_ptr<void>& buffer) const noexcept;
 
  private:
+  // Returns a buffer to its pool: a named type, so that owns() can find it (std::get_deleter).
+  struct Return {
+    std::shared_ptr<BufferPool> pool;
+    std::size_t nbytes;
+    void operator()(void* buffer) const noexcept { pool->release(buffer, nbytes); }
+  };
+
   explicit BufferPool(std::size_t max_free) : max_free_(max_free) {}
   std::shared_ptr<void> own(void* buffer, std::size_t nbytes);
   void release(void* buffer, std::size_t nbytes) noexcept;

@@ -72,11 +72,14 @@ const Node* cut_source(const Node& batch, ErrorSamplesMode errors) {
   }
 }
 
-/// The random-access source directly below batch node `batch` (projections and renames aside),
-/// whose chunks may be read a batch at a time and laid out as the batch. Null when there is none.
-const Node* batch_source(const Node& batch) {
+/// The random-access source directly below batch node `batch` (projections and renames aside,
+/// noted in `projected`), whose chunks may be read a batch at a time and laid out as the batch.
+/// Null when there is none.
+const Node* batch_source(const Node& batch, bool& projected) {
+  projected = false;
   for (const Node* node = batch.children.front().get();; node = node->children.front().get()) {
     if (const auto* source = std::get_if<SourceOp>(&node->op)) return source->source->random_access() ? node : nullptr;
+    projected |= std::holds_alternative<ProjectOp>(node->op);
     if (!std::holds_alternative<ProjectOp>(node->op) && !std::holds_alternative<RenameOp>(node->op)) return nullptr;
   }
 }
@@ -140,10 +143,19 @@ std::size_t Compiler::workers(std::optional<std::size_t> requested) {
 }
 
 const Node* Compiler::in_place_source(const Node& batch) const {
-  const Node* node = batch_source(batch);
+  // Replace mode copies a kept row into later batches: it must not be a view of a batch that
+  // the consumer may have written to since.
+  if (config_.error_samples_mode == ErrorSamplesMode::replace) return nullptr;
+  bool projected;
+  const Node* node = batch_source(batch, projected);
   if (!node) return nullptr;
-  const auto& op = std::get<SourceOp>(node->op);
-  return op.source->batches_in_place() || worker_count(op.options.num_parallel_workers) > 1 ? node : nullptr;
+  const auto& source = std::get<SourceOp>(node->op);
+  if (source.source->batches_in_place()) return node;
+  // The fetch stage lays out every column it reads: not worth it when a column is dropped, padded
+  // or replaced before the batch is collated.
+  const auto& op = std::get<BatchOp>(batch.op);
+  const bool all_taken = !projected && op.pads.empty() && !op.per_batch_map;
+  return all_taken && worker_count(source.options.num_parallel_workers) > 1 ? node : nullptr;
 }
 
 void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
@@ -192,26 +204,29 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
         whole = it->second;
         cut_sources_.erase(it);
       }
-      // Chunks of a whole batch, where the batch takes them in place.
-      std::size_t chunk = block ? block : config_.rows_per_task;
+      const std::size_t fetchers = workers(op->options.num_parallel_workers);
+      // Chunks of a whole batch, where the batch takes them in place: a batch per worker and two
+      // waiting are in flight, not the usual 2 chunks per thread.
+      std::size_t chunk = block ? block : config_.rows_per_task, in_flight = 0;
       std::shared_ptr<BufferPool> batches;
       if (auto it = std::find_if(in_place_sources_.begin(), in_place_sources_.end(),
                                  [&](const auto& c) { return c.first == &node; });
           it != in_place_sources_.end()) {
+        const bool lays_out = op->source->batches_in_place();
         if ((block == 0 || it->second % block == 0) && it->second <= ParallelStream::kMaxChunkRows) {
           chunk = it->second;
+          in_flight = fetchers + 2;
           // A source that does not lay its chunks out as batches has the fetch stage do it.
-          if (!op->source->batches_in_place())
-            batches = BufferPool::create(columns * (config_.prefetch_size + 2 * max_workers() + 4));
+          if (!lays_out) batches = BufferPool::create(columns * (config_.prefetch_size + in_flight + 2));
         }
+        taken_in_place_ = TakenInPlace{.any = lays_out, .laid_out = batches};
         in_place_sources_.erase(it);
       }
       stream = std::make_unique<ParallelStream>(
           std::make_unique<SamplerStream>(std::move(sampler), *op->source->size(), first_epoch_,
                                           start_.rows - head, start_.replay, block, whole),
-          arena_, chunk, config_.error_samples_mode, first_epoch_, discard);
-      add_row_stage(stream, fetch_stage(op->source, columns, counter("source", workers(op->options.num_parallel_workers)),
-                                        std::move(batches)));
+          arena_, chunk, config_.error_samples_mode, first_epoch_, discard, in_flight);
+      add_row_stage(stream, fetch_stage(op->source, columns, counter("source", fetchers), std::move(batches)));
     } else {
       auto reader = op->source->fork();
       std::optional<std::uint64_t> limit;
@@ -243,7 +258,8 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node) {
   } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
     stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
                                            arena_, counter("batch"), std::exchange(slot_writer_, std::nullopt),
-                                           slot(node), resume_count(node), in_place_source(node) != nullptr);
+                                           slot(node), resume_count(node),
+                                           std::exchange(taken_in_place_, std::nullopt).value_or(TakenInPlace{}));
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
     stream = std::make_unique<RepeatStream>(std::move(stream), op->count, slot(node), resume_count(node));
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {

@@ -40,10 +40,11 @@ class Compiler {
   std::size_t worker_count(std::optional<std::size_t> requested) const;
   /// worker_count(), noted in max_workers().
   std::size_t workers(std::optional<std::size_t> requested);
-  /// The source below batch node `batch` whose chunks are laid out as its batches: one directly
-  /// below it (projections and renames aside) that lays them out itself
-  /// (Source::batches_in_place) or whose fetch stage has several workers to copy them. Null when
-  /// there is none. With one worker, the batch stage's copy runs beside the fetch, not after it.
+  /// The source below batch node `batch` whose chunks are laid out as its batches (errors not
+  /// replaced): one directly below it (projections and renames aside) that lays them out itself
+  /// (Source::batches_in_place), or whose fetch stage has several workers to copy them and every
+  /// column of which the batch collates as read. Null when there is none. With one worker, the
+  /// batch stage's copy runs beside the fetch, not after it.
   const Node* in_place_source(const Node& batch) const;
   void add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage);
   RowStage map_stage(const Node& node, const MapOp& op);
@@ -72,6 +73,8 @@ class Compiler {
   /// Source nodes whose chunks a batch above them takes in place (see in_place_source), with the
   /// batch size, from when that batch is compiled until the source is.
   std::vector<std::pair<const Node*, std::size_t>> in_place_sources_;
+  /// What the batch above the source just compiled may take in place, until it is compiled.
+  std::optional<TakenInPlace> taken_in_place_;
 };
 
 }  // namespace conveyor::detail

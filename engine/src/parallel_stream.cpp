@@ -19,10 +19,12 @@ struct ParallelStream::Chunk {
 };
 
 ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
-                               ErrorSamplesMode errors, std::uint64_t first_epoch, std::uint64_t discard)
+                               ErrorSamplesMode errors, std::uint64_t first_epoch, std::uint64_t discard,
+                               std::size_t in_flight)
     : head_(std::move(head)),
       arena_(arena),
       rows_per_task_(rows_per_task),
+      in_flight_(in_flight),
       credits_(0),
       done_(std::numeric_limits<std::size_t>::max()),
       wanted_epoch_(first_epoch),
@@ -132,7 +134,7 @@ void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
     if (!nodes_.empty()) tbb::flow::make_edge(*nodes_.back(), *sequencer_);
     tbb::flow::make_edge(*sequencer_, *sink_);
   });
-  credits_.release(2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2);
+  credits_.release(in_flight_ ? in_flight_ : 2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2);
   feeder_ = std::thread([this, epochs] {
     EngineThreadScope engine_thread;
     feed(epochs);

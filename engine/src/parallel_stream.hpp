@@ -48,9 +48,11 @@ class ParallelStream final : public Stream {
   /// A sample that fails in a stage is raised, skipped or replaced as `errors` says. The feeder
   /// starts at epoch `first_epoch` (a resumed pipeline's first); the first `discard` rows it
   /// processes are dropped (a resumed chunk is read whole, so that a source seeding per chunk
-  /// gives the same rows).
+  /// gives the same rows). `in_flight`, when set, bounds the chunks in flight instead (chunks
+  /// of a whole batch each).
   ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
-                 ErrorSamplesMode errors, std::uint64_t first_epoch = 0, std::uint64_t discard = 0);
+                 ErrorSamplesMode errors, std::uint64_t first_epoch = 0, std::uint64_t discard = 0,
+                 std::size_t in_flight = 0);
 
   static constexpr std::size_t kMaxChunkRows = 256;
   ~ParallelStream() override;
@@ -75,6 +77,7 @@ class ParallelStream final : public Stream {
   std::unique_ptr<Stream> head_;
   tbb::task_arena& arena_;
   const std::size_t rows_per_task_;
+  const std::size_t in_flight_;
   std::vector<RowStage> stages_;
 
   std::unique_ptr<tbb::flow::graph> graph_;

@@ -99,10 +99,16 @@ RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::s
     std::optional<BatchLayout> layout;
     if (batches) layout.emplace(batches, n);
     const std::size_t piece = !layout ? n : source->fetch_block() ? source->fetch_block() : kLaidOutPiece;
-    for (std::size_t from = 0; from < n; from += piece) {
+    // Once the pipeline stops, nobody reads the chunk: the pieces left are not read.
+    for (std::size_t from = 0; from < n && !(from && stop.stop_requested()); from += piece) {
       const std::size_t count = std::min(piece, n - from);
-      source->fetch_many(std::span(indices).subspan(from, count), epoch, std::span(rows).subspan(from, count),
-                         errors.subspan(from, count), stop);
+      try {
+        source->fetch_many(std::span(indices).subspan(from, count), epoch, std::span(rows).subspan(from, count),
+                           errors.subspan(from, count), stop);
+      } catch (...) {  // fails this piece's rows, not those read before it
+        std::fill(errors.begin() + from, errors.begin() + from + count, std::current_exception());
+        continue;
+      }
       for (std::size_t i = from; i < from + count; ++i) {
         if (errors[i]) continue;
         try {

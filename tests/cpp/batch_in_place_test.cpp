@@ -241,5 +241,73 @@ TEST(BatchInPlaceTest, ARowOfAnotherShapeInALaidOutChunkIsTheBatchStagesErrorNam
   }
 }
 
+// Row i: row i of one {n, 4} f32 tensor, a view of the source's own data (which a batch must
+// never alias).
+struct Slices {
+  Tensor data;
+  explicit Slices(std::int64_t n) : data(Tensor::zeros(DType::f32, {n, 4})) {}
+  std::size_t size() const { return static_cast<std::size_t>(data.shape()[0]); }
+  Row get(std::size_t i) const { return {data[static_cast<std::int64_t>(i)]}; }
+  bool aliased_by(const Tensor& batch) const {
+    return batch.data() >= data.data() && batch.data() < data.data() + data.nbytes();
+  }
+};
+
+TEST(BatchInPlaceTest, RowsTheFetchStageDidNotLayOutAreCopiedEvenWhenTheyLieBackToBack) {
+  const Slices source(1024);
+  const Config saved = config();
+  for (const auto& [batch, mode] : {std::pair{32ul, ErrorSamplesMode::raise},  // laid out
+                                    std::pair{512ul, ErrorSamplesMode::raise},  // over 256 rows: not
+                                    std::pair{32ul, ErrorSamplesMode::replace}}) {  // replace: not
+    Config c = saved;
+    c.error_samples_mode = mode;
+    set_config(c);
+    auto it = GeneratorDataset(source, {"x"}, {.shuffle = false, .num_parallel_workers = 2}).batch(batch).iterate();
+    std::size_t batches = 0;
+    while (auto b = it.next()) {
+      EXPECT_FALSE(source.aliased_by((*b)["x"])) << "batch " << batches << " of " << batch;
+      ++batches;
+    }
+    EXPECT_EQ(batches, 1024 / batch);
+  }
+  set_config(saved);
+}
+
+// Chunks whose fetch_many throws for the piece holding row `bad`.
+class ThrowsForAPiece final : public Source {
+ public:
+  explicit ThrowsForAPiece(std::uint64_t bad) : bad_(bad) {}
+  std::optional<std::size_t> size() const override { return 64; }
+  bool random_access() const noexcept override { return true; }
+  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
+  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                  std::span<std::exception_ptr>, std::stop_token) const override {
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (indices[i] == bad_) throw std::runtime_error("the store is down");
+      rows[i] = {Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(indices[i]))};
+    }
+  }
+  void reset() override {}
+  std::optional<Row> next() override { return std::nullopt; }
+
+ private:
+  std::uint64_t bad_;
+};
+
+TEST(BatchInPlaceTest, AFetchThatThrowsFailsOnlyItsPieceOfALaidOutChunk) {
+  const Config saved = config();
+  Config c = saved;
+  c.error_samples_mode = ErrorSamplesMode::skip;
+  set_config(c);
+  auto values = read_all(GeneratorDataset(std::make_shared<ThrowsForAPiece>(20), {"index"},
+                                          {.shuffle = false, .num_parallel_workers = 2})
+                             .batch(32)
+                             .iterate());
+  set_config(saved);
+  std::vector<std::int64_t> expected = first(16);  // rows 16-31 were one piece
+  for (std::int64_t i = 32; i < 64; ++i) expected.push_back(i);
+  EXPECT_EQ(values, expected);
+}
+
 }  // namespace
 }  // namespace conveyor

@@ -69,7 +69,9 @@ class Source {
   /// else holds. A batch of exactly such rows is then that buffer, not a copy of it (the batch
   /// stage checks the layout and copies rows that do not lie so), and a batch directly over the
   /// source (projections and renames aside) has its chunks read a batch at a time when its size
-  /// is a multiple of fetch_block() and at most 256 rows. False by default: rows that are views of a source's own data
+  /// is a multiple of fetch_block() and at most 256 rows. (A source that does not lay them out
+  /// is read a batch per chunk too when its stage has several workers, in calls of fetch_block()
+  /// rows, or 16, whose rows the engine copies into the batch at once.) False by default: rows that are views of a source's own data
   /// (consecutive slices of one array) would give batches that alias it.
   virtual bool batches_in_place() const noexcept { return false; }
 
