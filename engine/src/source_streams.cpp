@@ -99,8 +99,8 @@ RowStage fetch_stage(std::shared_ptr<Source> source, std::size_t columns, std::s
     std::optional<BatchLayout> layout;
     if (batches) layout.emplace(batches, n);
     const std::size_t piece = !layout ? n : source->fetch_block() ? source->fetch_block() : kLaidOutPiece;
-    // Once the pipeline stops, nobody reads the chunk: the pieces left are not read.
-    for (std::size_t from = 0; from < n && !(from && stop.stop_requested()); from += piece) {
+    for (std::size_t from = 0; from < n; from += piece) {
+      if (from && stop.stop_requested()) break;  // nobody will read the chunk: nor the pieces left
       const std::size_t count = std::min(piece, n - from);
       try {
         source->fetch_many(std::span(indices).subspan(from, count), epoch, std::span(rows).subspan(from, count),

@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
-#include "conveyor/sampler.hpp"
 #include "buffer_pool.hpp"
+#include "conveyor/sampler.hpp"
 #include "conveyor/source.hpp"
 #include "parallel_stream.hpp"
 #include "stream.hpp"

@@ -71,8 +71,9 @@ class Source {
   /// source (projections and renames aside) has its chunks read a batch at a time when its size
   /// is a multiple of fetch_block() and at most 256 rows. (A source that does not lay them out
   /// is read a batch per chunk too when its stage has several workers, in calls of fetch_block()
-  /// rows, or 16, whose rows the engine copies into the batch at once.) False by default: rows that are views of a source's own data
-  /// (consecutive slices of one array) would give batches that alias it.
+  /// rows, or 16, whose rows the engine copies into the batch at once.) False by default: rows
+  /// that are views of a source's own data (consecutive slices of one array) would give batches
+  /// that alias it.
   virtual bool batches_in_place() const noexcept { return false; }
 
   /// Starts a new pass over an iterable source; called before every epoch of every pipeline
