@@ -65,7 +65,10 @@ Tensor tensor_from_python(py::handle value, const std::shared_ptr<DeferredReleas
     if (overflow == 0) return Tensor::scalar<std::int64_t>(integer);  // else NumPy decides (uint64 or an error)
   }
   if (PyFloat_CheckExact(value.ptr())) return Tensor::scalar<double>(PyFloat_AS_DOUBLE(value.ptr()));
-  py::array array = py::array::ensure(value);
+  // An array as it is (NumPy's own conversion of one costs more than a cheap __getitem__);
+  // anything else as NumPy converts it.
+  py::array array = py::isinstance<py::array>(value) ? py::reinterpret_borrow<py::array>(value)
+                                                      : py::array::ensure(value);
   if (!array) {
     PyErr_Clear();
     throw std::invalid_argument("a value of type " + std::string(py::str(py::type::of(value).attr("__name__"))) +
