@@ -6,6 +6,7 @@ module level: workers unpickle them by name."""
 
 import gc
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -443,7 +444,7 @@ def test_a_row_writer_never_writes_two_rows_into_one_slot():
         maps.append(mmap.mmap(-1, capacity))
         return len(maps), maps[-1]
 
-    writer = _RowWriter(new_slot)
+    writer = _RowWriter(new_slot, bytearray(8))
     row = np.arange(4, dtype=np.float32)
     writer.start(2)  # two rows share a slot; a third position is not the request's
     first, second, stray = (slot_of(writer.write(row, 7, position)[0]) for position in (0, 1, 2))
@@ -451,3 +452,70 @@ def test_a_row_writer_never_writes_two_rows_into_one_slot():
     writer.give_back([stray, stray])  # a slot given back twice is still one slot
     writer.start(1)
     assert len({slot_of(writer.write(row, 8)[0]) for _ in range(2)}) == 2
+
+
+def replies_of(message):
+    """The replies of a worker's message: each after its <I length."""
+    replies, at = [], 0
+    while at < len(message):
+        length, = struct.unpack_from("<I", message, at)
+        replies.append(message[at + 4:at + 4 + length])
+        at += 4 + length
+    return replies
+
+
+class Rows:
+    """Row i is [i] (float32); row 5 raises; each row sleeps `delay` seconds first."""
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
+
+    def __getitem__(self, index):
+        time.sleep(self.delay)
+        if index == 5:
+            raise KeyError(f"no row {index}")
+        return np.array([index], dtype=np.float32)
+
+
+def row_writer():
+    import mmap
+    from conveyor._core import _RowWriter
+    maps, progress = [], bytearray(8)
+
+    def new_slot(capacity, sample):
+        maps.append(mmap.mmap(-1, capacity))
+        return len(maps) + 100, maps[-1]
+
+    return _RowWriter(new_slot, progress), progress
+
+
+def test_a_row_writer_answers_a_request_row_by_row_seeding_per_chunk_and_noting_each_sample():
+    from conveyor.dataset._workers import _error_reply
+    writer, progress = row_writer()
+    seeded = []
+    writer.start(1)
+    message, fds = writer.answer(Rows(), list(range(2, 40)), 16, seeded.append, lambda: False, _error_reply)
+    replies = replies_of(message)
+    assert len(replies) == 38 and seeded == [0, 16, 32]
+    assert [r[0] for r in replies] == [0] * 3 + [1] + [0] * 34  # row 5 (position 3) raised
+    error, text = pickle.loads(replies[3][1:])
+    assert isinstance(error, KeyError) and "no row 5" in str(error) and "__getitem__" in text
+    assert struct.unpack("<Q", progress)[0] == 39  # the last sample read
+    assert len(fds) == 37  # a slot of its own per row, each new: their descriptors, in order
+    assert all(isinstance(fd, int) for fd in fds)
+
+
+def test_a_row_writer_gives_a_request_up_between_rows_once_cancelled():
+    from conveyor.dataset._workers import _error_reply
+    writer, _ = row_writer()
+    asked = []
+
+    def cancelled():
+        asked.append(True)
+        return len(asked) == 2
+
+    writer.start(1)
+    # Rows of 2 ms: cancelled() is asked before each row after the first, and says so the
+    # second time: two rows are read, then one cancelled reply stands for the rest.
+    message, _ = writer.answer(Rows(0.002), [0, 1, 2, 3, 4], 16, lambda _: None, cancelled, _error_reply)
+    assert [r[0] for r in replies_of(message)] == [0, 0, 3]

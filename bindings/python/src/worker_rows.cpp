@@ -1,14 +1,20 @@
 // conveyor._core._RowWriter: a worker process's side of a row (conveyor/dataset/_workers.py
 // documents the protocol): the row's columns copied into one of the worker's shared-memory slots,
-// and the reply that tells the parent where they lie. In C++ because the same in Python cost a
-// worker ~10 µs a row beside __getitem__ (py-heavy's rows of an array and an int).
+// and the reply that tells the parent where they lie; and a source's whole request, read and
+// answered row by row. In C++ because the same in Python cost a worker ~10 µs a row beside
+// __getitem__ (py-heavy's rows of an array and an int), and the loop over a request's rows ~5
+// more.
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -28,8 +34,15 @@ constexpr std::size_t kLargestSlot = std::size_t{1} << 62;  // powers of two up 
 class RowWriter {
  public:
   /// new_slot(capacity, sample) -> (fd, mmap): a new shared-memory slot of `capacity` bytes
-  /// for `sample` (raising MemoryError when there is no room for it).
-  explicit RowWriter(py::object new_slot) : new_slot_(std::move(new_slot)) {}
+  /// for `sample` (raising MemoryError when there is no room for it). `progress`: the worker's
+  /// progress word (a writable buffer of at least 8 bytes, kept), where answer() notes each
+  /// sample before it reads it.
+  RowWriter(py::object new_slot, py::buffer progress) : new_slot_(std::move(new_slot)), progress_(progress) {
+    const py::buffer_info word = progress_.request(true);
+    if (word.size * word.itemsize < static_cast<py::ssize_t>(sizeof(std::uint64_t)))
+      throw py::value_error("conveyor: a progress word needs 8 bytes");
+    progress_word_ = static_cast<std::uint64_t*>(word.ptr);
+  }
 
   /// Starts a request of `rows` rows: until the next start(), the rows written may share one
   /// slot, laid out as a batch of them (each column's rows back to back, by position), so that
@@ -45,6 +58,68 @@ class RowWriter {
   /// after the reply), else None. A row lies in the request's shared slot when its columns have
   /// the byte sizes of the request's first row; any other row gets a slot of its own.
   std::pair<py::bytes, py::object> write(py::handle row, std::uint64_t index, std::size_t position) {
+    std::vector<unsigned char> reply;
+    py::object fd = write_into(reply, row, index, position);
+    return {bytes_of(reply), std::move(fd)};
+  }
+
+  /// Answers a source's request: reads source[index] for each of `indices` in order and writes
+  /// it (at its position, after start()), calling seed(position) before every `chunk` rows and
+  /// noting each sample in the progress word before reading it. An exception a row raises is
+  /// that row's reply, error_reply(exception, traceback) (bytes). Between rows it asks
+  /// cancelled() at most once a millisecond (a poll of the socket per row costs a cheap row
+  /// more than the rest of its way back); once it says so, one cancelled reply stands in for
+  /// the rows left. Returns the message (each reply after its <I length) and the descriptors of
+  /// the new slots it names, in order.
+  std::pair<py::bytes, py::list> answer(py::handle source, const std::vector<std::uint64_t>& indices,
+                                        std::size_t chunk, py::handle seed, py::handle cancelled,
+                                        py::handle error_reply) {
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kCancelPoll = std::chrono::milliseconds(1);
+    if (chunk == 0) throw py::value_error("conveyor: a chunk has at least one row");
+    std::vector<unsigned char> message, reply;
+    py::list fds;
+    auto polled = Clock::now();
+    for (std::size_t position = 0; position < indices.size(); ++position) {
+      if (position && Clock::now() - polled >= kCancelPoll) {
+        polled = Clock::now();
+        if (cancelled().cast<bool>()) {
+          const unsigned char given_up[] = {workers::kCancelled};
+          append(message, given_up);
+          break;
+        }
+      }
+      if (position % chunk == 0) seed(position);
+      const std::uint64_t index = indices[position];
+      std::atomic_ref(*progress_word_).store(index, std::memory_order_relaxed);
+      reply.clear();
+      try {
+        const py::object row = py::reinterpret_steal<py::object>(PyObject_GetItem(source.ptr(), py::int_(index).ptr()));
+        if (!row) throw py::error_already_set();
+        py::object fd = write_into(reply, row, index, position);
+        if (!fd.is_none()) fds.append(std::move(fd));
+      } catch (py::error_already_set& e) {
+        reply = as_reply(error_reply(e.value(), e.trace()));
+      } catch (const py::builtin_exception& e) {  // write_into's TypeError
+        e.set_error();
+        py::error_already_set raised;
+        reply = as_reply(error_reply(raised.value(), raised.trace()));
+      }
+      append(message, reply);
+    }
+    return {bytes_of(message), std::move(fds)};
+  }
+  /// Frees `slots`: the parent no longer reads them. A slot already free stays free once (two
+  /// rows must never be written into one slot).
+  void give_back(const std::vector<std::uint32_t>& slots) {
+    for (std::uint32_t slot : slots)
+      if (!std::exchange(slots_.at(slot).free, true)) free_[slots_[slot].size].push_back(slot);
+  }
+
+ private:
+  // write()'s work: the reply for `row` appended to `reply`; the new slot's fd or None.
+  py::object write_into(std::vector<unsigned char>& reply, py::handle row, std::uint64_t index,
+                        std::size_t position) {
     // Converted as in-process rows are, so that both give the same tensors; a value that cannot
     // be is the TypeError the worker sends back.
     Row columns;
@@ -53,13 +128,12 @@ class RowWriter {
     } catch (const std::invalid_argument& e) {
       throw py::type_error(e.what());
     }
-    std::vector<unsigned char> reply;
     workers::put(reply, workers::kOk);
     if (columns.empty()) {
       workers::put(reply, workers::kNoSlot);
       workers::put(reply, std::uint64_t{0});
       workers::put(reply, std::uint32_t{0});
-      return {bytes_of(reply), py::none()};
+      return py::none();
     }
     if (request_rows_ > 1 && position < request_rows_ && !tried_sharing_) {
       tried_sharing_ = true;
@@ -89,17 +163,9 @@ class RowWriter {
       if (columns[c].nbytes()) columns[c].copy_to(slots_[slot].memory + offsets[c]);
       workers::put_column_header(reply, columns[c], offsets[c]);
     }
-    return {bytes_of(reply), fd};
+    return fd;
   }
 
-  /// Frees `slots`: the parent no longer reads them. A slot already free stays free once (two
-  /// rows must never be written into one slot).
-  void give_back(const std::vector<std::uint32_t>& slots) {
-    for (std::uint32_t slot : slots)
-      if (!std::exchange(slots_.at(slot).free, true)) free_[slots_[slot].size].push_back(slot);
-  }
-
- private:
   struct Slot {
     py::object map;  // keeps `memory` mapped
     std::byte* memory;
@@ -189,7 +255,20 @@ class RowWriter {
     return {reinterpret_cast<const char*>(data.data()), data.size()};
   }
 
+  // Appends `reply` to `message`, after its <I length.
+  static void append(std::vector<unsigned char>& message, std::span<const unsigned char> reply) {
+    workers::put(message, static_cast<std::uint32_t>(reply.size()));
+    message.insert(message.end(), reply.begin(), reply.end());
+  }
+
+  static std::vector<unsigned char> as_reply(const py::object& payload) {
+    const auto bytes = std::string_view(payload.cast<py::bytes>());
+    return {bytes.begin(), bytes.end()};
+  }
+
   py::object new_slot_;
+  py::buffer progress_;  // keeps progress_word_ mapped
+  std::uint64_t* progress_word_;
   // The arrays rows are views of, let go of here, with the GIL held, as the write ends.
   std::shared_ptr<DeferredRelease> release_ = std::make_shared<DeferredRelease>();
   std::vector<Slot> slots_;
@@ -205,12 +284,15 @@ void register_worker_rows(py::module_& m) {
   py::class_<RowWriter>(m, "_RowWriter",
                         "A worker process's writer of rows into its shared-memory slots (see "
                         "conveyor/dataset/_workers.py).")
-      .def(py::init<py::object>(), py::arg("new_slot"))
+      .def(py::init<py::object, py::buffer>(), py::arg("new_slot"), py::arg("progress"))
       .def("start", &RowWriter::start, py::arg("rows"),
            "Starts a request of `rows` rows, which may share one slot, laid out as a batch.")
       .def("write", &RowWriter::write, py::arg("row"), py::arg("index"), py::arg("position") = 0,
            "(reply, the new slot's fd or None) for `row`, sample `index` at `position` in the request, "
            "written into a slot.")
+      .def("answer", &RowWriter::answer, py::arg("source"), py::arg("indices"), py::arg("chunk"), py::arg("seed"),
+           py::arg("cancelled"), py::arg("error_reply"),
+           "(message, new slots' fds) answering a source's request for `indices`, read in order.")
       .def("give_back", &RowWriter::give_back, py::arg("slots"), "Frees slots the parent no longer reads.");
 }
 

@@ -39,9 +39,11 @@ How it works:
   slot of its own). When ``batch()`` sits directly on the dataset (renames and projections
   aside), a request is one batch, and the engine's batch is that slot: the batch is collated by
   the worker as it writes its rows, not copied again in the parent.
-* Between rows the worker reads what has arrived on its socket: when a pipeline stops, the
+* Between rows (at most once a millisecond: a poll per row costs a cheap row more than the rest
+  of its way back) the worker reads what has arrived on its socket: when a pipeline stops, the
   parent cancels the requests it has sent, and the worker gives each up after the row it is
-  reading, so stopping waits for one row, not for a chunk.
+  reading, so stopping waits for about a row, not for a chunk. The loop over a request's rows
+  is native too (``_RowWriter.answer``).
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
   sample it was reading (it notes each in its progress word, a shared page the parent reads);
   it is replaced for the next request. Only that sample fails with that error: the rows of its
@@ -140,7 +142,7 @@ class _WorkerSlots:
         self._progress_map = mmap.mmap(self.progress_fd, mmap.PAGESIZE)
         self._progress = memoryview(self._progress_map).cast("Q")
         self.mark(NO_SAMPLE)
-        self.rows = _RowWriter(self.new_slot)
+        self.rows = _RowWriter(self.new_slot, self._progress_map)
 
     def mark(self, sample: int) -> None:
         """Notes that the worker reads `sample` now (NO_SAMPLE: none)."""
@@ -190,8 +192,15 @@ def _decode_columns(body: bytearray, at: int, count: int) -> List[np.ndarray]:
     return columns
 
 
-def _error_reply(error: BaseException) -> bytes:
-    return bytes([ERROR]) + pickle.dumps(_portable_exception(error, traceback.format_exc()))
+def _error_reply(error: BaseException, trace) -> bytes:
+    """The reply for a row that raised `error` (its traceback `trace`)."""
+    text = "".join(traceback.format_exception(type(error), error, trace))
+    return bytes([ERROR]) + pickle.dumps(_portable_exception(error, text))
+
+
+def _message(reply: bytes) -> bytes:
+    """A message of one reply."""
+    return struct.pack("<I", len(reply)) + reply
 
 
 class SourceJob:
@@ -207,7 +216,7 @@ class SourceJob:
         return f"the dataset ({type(self.source).__qualname__} object {self.source!r:.80})"
 
     def answer(self, body: bytes, slots: _WorkerSlots, seed: int, cancelled: Callable[[], bool]):
-        """Yields a reply, and the descriptor of a new slot or None, per requested row; once
+        """The message answering a request, and the descriptors of the new slots it names; once
         ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
         epoch, count, answer = struct.unpack_from("<QII", body)
         indices = struct.unpack_from(f"<{count}Q", body, 16)
@@ -215,17 +224,10 @@ class SourceJob:
         # when a batch takes it in place: a shared slot is freed when its last row is, and rows
         # kept apart (a shuffle buffer) would hold several rows' memory each.
         slots.rows.start(answer if count > ROWS_PER_CHUNK else 1)
-        for position, index in enumerate(indices[:answer]):
-            if position and cancelled():
-                yield bytes([CANCELLED]), None
-                return
-            if position % ROWS_PER_CHUNK == 0:
-                _seed_everything(seed, epoch, indices[position:position + ROWS_PER_CHUNK])
-            slots.mark(index)
-            try:
-                yield slots.rows.write(self.source[index], index, position)
-            except BaseException as error:  # noqa: B902 - everything goes back to the parent
-                yield _error_reply(error), None
+        return slots.rows.answer(
+            self.source, indices[:answer], ROWS_PER_CHUNK,
+            lambda position: _seed_everything(seed, epoch, indices[position:position + ROWS_PER_CHUNK]),
+            cancelled, _error_reply)
 
 
 class MapJob:
@@ -240,8 +242,8 @@ class MapJob:
             f"the map functions {self.functions!r:.120}"
 
     def answer(self, body: bytes, slots: _WorkerSlots, seed: int, cancelled: Callable[[], bool]):
-        """Yields the reply for the one row the request carries (``cancelled`` is not asked:
-        a single row is not given up part-way)."""
+        """The message answering the one row the request carries, and the new slot's descriptor
+        if it names one (``cancelled`` is not asked: a single row is not given up part-way)."""
         epoch, index, op, count = struct.unpack_from("<QQQI", body)
         slots.mark(index)
         try:
@@ -251,9 +253,10 @@ class MapJob:
                 result = function(*values)
                 values = result if isinstance(result, tuple) else (result,)
             slots.rows.start(1)
-            yield slots.rows.write(values, index)
+            reply, fd = slots.rows.write(values, index)
+            return _message(reply), [] if fd is None else [fd]
         except BaseException as error:  # noqa: B902 - everything goes back to the parent
-            yield _error_reply(error), None
+            return _message(_error_reply(error, error.__traceback__)), []
 
 
 class _Inbox:
@@ -323,18 +326,13 @@ def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
         body = inbox.next_request(parent)
         if body is None:
             return
-        replies = [(bytes([CANCELLED]), None)] if inbox.current in inbox.cancelled else \
-            job.answer(body, slots, seed, inbox.current_cancelled)
         # One message per request: a write wakes the parent, and waking it per row costs the
         # worker ~20 us a row on two cores.
-        parts, fds = [], []
+        message, fds = (_message(bytes([CANCELLED])), []) if inbox.current in inbox.cancelled else \
+            job.answer(body, slots, seed, inbox.current_cancelled)
         try:
-            for reply, fd in replies:
-                parts += (struct.pack("<I", len(reply)), reply)
-                if fd is not None:
-                    fds.append(fd)
             slots.mark(NO_SAMPLE)
-            conn.send_bytes(b"".join(parts))
+            conn.send_bytes(message)
             for fd in fds:
                 reduction.send_handle(conn, fd, None)
         except OSError:
