@@ -79,7 +79,7 @@ class Mixed:
         big_endian = np.arange(index % 4 + 1, dtype=">f8") * index
         return (np.full((index % 3 + 1, 2), index, dtype=np.float32), index - 20, index / 8, index % 2 == 0,
                 np.uint8(index), b"x" * (index % 5), "é" * (index % 3), big_endian, 2 ** 63 + index,
-                [index, index + 1])
+                [index, index + 1], bytearray(b"y" * (index % 4)), memoryview(np.arange(index % 3, dtype=np.int16)))
 
 
 class RefusedSlot:
@@ -216,7 +216,7 @@ def test_rows_larger_than_any_slot_grow_a_slot_and_keep_their_values():
 def test_rows_of_every_kind_of_value_read_by_workers_are_those_read_in_process():
     # Workers encode a row's layout once per combination of dtypes and shapes, and write Python
     # ints and floats without NumPy: both must agree with the in-process conversion.
-    names = [f"c{i}" for i in range(10)]
+    names = [f"c{i}" for i in range(12)]
     in_process, in_workers = (rows(ds.GeneratorDataset(Mixed(), names, shuffle=False, num_parallel_workers=2,
                                                        python_multiprocessing=multiprocessing))[0]
                               for multiprocessing in (False, True))
@@ -226,6 +226,9 @@ def test_rows_of_every_kind_of_value_read_by_workers_are_those_read_in_process()
             assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), index
     assert in_workers[7][1].dtype == np.int64 and in_workers[7][2].dtype == np.float64
     assert in_workers[7][8].dtype == np.uint64 and in_workers[7][7].dtype == np.float64
+    # A bytearray or a memoryview is a buffer NumPy reads, in workers as in this process.
+    assert in_workers[7][10].dtype == np.uint8 and in_workers[7][10].tobytes() == b"yyy"
+    assert in_workers[7][11].dtype == np.int16 and list(in_workers[7][11]) == [0]
 
 
 def test_large_rows_reach_the_consumer_in_shared_memory_without_a_copy():

@@ -124,7 +124,7 @@ class RowWriter {
     // be is the TypeError the worker sends back.
     Row columns;
     try {
-      columns = row_from_python(with_bytes(row), release_);
+      columns = row_from_python(row, release_);
     } catch (const std::invalid_argument& e) {
       throw py::type_error(e.what());
     }
@@ -231,24 +231,6 @@ class RowWriter {
     const py::buffer_info buffer = made[1].cast<py::buffer>().request(true);
     slots_.push_back(Slot{made[1], static_cast<std::byte*>(buffer.ptr), capacity});
     return {slots_.size() - 1, made[0]};
-  }
-
-  // `row` with its bytearray and memoryview columns as bytes: a worker has always sent them as
-  // bytes columns, where in-process conversion makes arrays of them.
-  static py::object with_bytes(py::handle row) {
-    const auto is_buffer = [](py::handle v) { return PyByteArray_Check(v.ptr()) || PyMemoryView_Check(v.ptr()); };
-    const auto as_bytes = [](py::handle v) {
-      PyObject* bytes = PyBytes_FromObject(v.ptr());
-      if (!bytes) throw py::error_already_set();
-      return py::reinterpret_steal<py::object>(bytes);
-    };
-    if (!PyTuple_Check(row.ptr())) return is_buffer(row) ? as_bytes(row) : py::reinterpret_borrow<py::object>(row);
-    const auto columns = py::reinterpret_borrow<py::tuple>(row);
-    if (std::none_of(columns.begin(), columns.end(), is_buffer)) return columns;
-    py::tuple out(columns.size());
-    for (std::size_t i = 0; i < columns.size(); ++i)
-      out[i] = is_buffer(columns[i]) ? as_bytes(columns[i]) : py::reinterpret_borrow<py::object>(columns[i]);
-    return out;
   }
 
   static py::bytes bytes_of(const std::vector<unsigned char>& data) {
