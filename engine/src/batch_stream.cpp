@@ -113,12 +113,14 @@ std::optional<Sample> BatchStream::next() {
   StageClock clock(*counters_);
   std::vector<Sample> rows;
   rows.reserve(op_.batch_size);
-  while (!epoch_over_ && rows.size() < op_.batch_size) {
-    if (auto sample = clock.pull(*child_))
-      rows.push_back(std::move(*sample));
-    else
-      epoch_over_ = true;
-  }
+  clock.pulling([&] {
+    while (!epoch_over_ && rows.size() < op_.batch_size) {
+      if (auto sample = child_->next())
+        rows.push_back(std::move(*sample));
+      else
+        epoch_over_ = true;
+    }
+  });
   if (rows.empty() || (op_.drop_remainder && rows.size() < op_.batch_size)) return std::nullopt;
 
   Sample batch;

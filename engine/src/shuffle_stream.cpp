@@ -61,16 +61,18 @@ void ShuffleStream::begin_epoch(std::uint64_t epoch) {
 
 std::optional<Sample> ShuffleStream::next() {
   StageClock clock(*counters_);
-  while (!child_over_ && buffer_.size() < buffer_size_) {
-    if (auto sample = clock.pull(*child_)) {
-      if (sample->stamp[0] <= drop_through_) continue;
-      in_order_ = in_order_ && sample->stamp[0] == last_read_[0] + 1;
-      last_read_ = sample->stamp;
-      buffer_.push_back(std::move(*sample));
-    } else {
-      child_over_ = true;
+  clock.pulling([&] {
+    while (!child_over_ && buffer_.size() < buffer_size_) {
+      if (auto sample = child_->next()) {
+        if (sample->stamp[0] <= drop_through_) continue;
+        in_order_ = in_order_ && sample->stamp[0] == last_read_[0] + 1;
+        last_read_ = sample->stamp;
+        buffer_.push_back(std::move(*sample));
+      } else {
+        child_over_ = true;
+      }
     }
-  }
+  });
   if (buffer_.empty()) return std::nullopt;
   Sample out = pick(buffer_, rng_);
   ++emitted_;
