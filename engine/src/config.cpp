@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <string>
 
 namespace conveyor {
 namespace {
@@ -26,6 +27,9 @@ Config config() {
 
 void set_config(const Config& config) {
   if (config.prefetch_size == 0) throw std::invalid_argument("conveyor: prefetch_size must be at least 1");
+  if (config.rows_per_task > kMaxRowsPerTask)
+    throw std::invalid_argument("conveyor: rows_per_task must be at most " + std::to_string(kMaxRowsPerTask) +
+                                " (a task's rows are all held at once), not " + std::to_string(config.rows_per_task));
   std::lock_guard lock(defaults().mutex);
   defaults().config = config;
 }

@@ -34,7 +34,7 @@ def test_setting_one_value_leaves_the_others_alone(setter, getter, values):
     (ds.config.set_seed, -1), (ds.config.set_seed, 1.5), (ds.config.set_seed, "7"),
     (ds.config.set_prefetch_size, 0), (ds.config.set_prefetch_size, -3),
     (ds.config.set_num_parallel_workers, 0), (ds.config.set_num_parallel_workers, -1),
-    (ds.config.set_rows_per_task, -1), (ds.config.set_rows_per_task, 2.0),
+    (ds.config.set_rows_per_task, -1), (ds.config.set_rows_per_task, 2.0), (ds.config.set_rows_per_task, 65537),
 ])
 def test_an_invalid_value_raises_value_error_and_changes_nothing(setter, bad):
     getter = {ds.config.set_seed: ds.config.get_seed, ds.config.set_prefetch_size: ds.config.get_prefetch_size,

@@ -22,6 +22,9 @@ enum class ErrorSamplesMode {
   replace,
 };
 
+/// The most rows_per_task may be: a task's rows are all held at once, several tasks a stage.
+inline constexpr std::size_t kMaxRowsPerTask = 65536;
+
 /// Default values for pipelines.
 struct Config {
   /// Seed for shuffles and samplers that were given none (MindSpore's default, 5489).
@@ -30,9 +33,9 @@ struct Config {
   std::size_t prefetch_size = 8;
   /// Workers per parallel stage (source fetch, map); 0 means the CPUs this process may use.
   std::size_t num_parallel_workers = 0;
-  /// Rows handed to a worker in one task. 0 sizes tasks from the measured cost of a row so that
-  /// each takes about 200 µs (1 to 256 rows): enough to amortise the graph's per-message cost
-  /// (about 1 µs) while keeping workers balanced.
+  /// Rows handed to a worker in one task, at most kMaxRowsPerTask. 0 sizes tasks from the
+  /// measured cost of a row so that each takes about 200 µs (1 to 256 rows): enough to amortise
+  /// the graph's per-message cost (about 1 µs) while keeping workers balanced.
   std::size_t rows_per_task = 0;
   /// Failed samples: raised, skipped or replaced. A skipped or replaced one is counted in its
   /// stage's StageStats::errors, and the first of each iterator is written to stderr. Errors
@@ -42,7 +45,8 @@ struct Config {
 
 /// The current defaults. Thread-safe.
 Config config();
-/// Replaces the defaults. Thread-safe; throws std::invalid_argument on a zero prefetch_size.
+/// Replaces the defaults. Thread-safe; throws std::invalid_argument on a zero prefetch_size or a
+/// rows_per_task over kMaxRowsPerTask.
 void set_config(const Config& config);
 
 }  // namespace conveyor

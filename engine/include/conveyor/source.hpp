@@ -51,8 +51,10 @@ class Source {
   /// rows[i] for indices[i], or errors[i] (left null otherwise) when that row failed; the others
   /// are still read. The engine calls this, from several threads at once, never fetch()
   /// directly. Calls fetch() for each index; a source with a cost per call (another process, a
-  /// remote store) overrides it to read the chunk in one go. `rows` and `errors` have the size
-  /// of `indices`. `stop` is requested when the pipeline stops and nobody will read the chunk:
+  /// remote store) overrides it to read the chunk in one go, and sets fetch_block() to the rows
+  /// it wants a call: under a batch the fetch stage lays out (see batches_in_place()), a chunk
+  /// is read in calls of fetch_block() rows, or 16. `rows` and `errors` have the size of
+  /// `indices`. `stop` is requested when the pipeline stops and nobody will read the chunk:
   /// the call may then return early, rows unread (the default checks between rows; an override
   /// that waits on something can wake on it with a std::stop_callback).
   virtual void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,

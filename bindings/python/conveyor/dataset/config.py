@@ -57,9 +57,9 @@ def get_num_parallel_workers() -> int:
 
 
 def set_rows_per_task(rows: int) -> None:
-    """Rows a parallel stage hands a worker at once; 0 (the default) sizes each task to about
-    200 us of work from the measured cost of a row. Set it only to study the engine (a
-    multiprocessing source reads 16-row chunks whatever it is)."""
+    """Rows a parallel stage hands a worker at once, at most 65,536; 0 (the default) sizes each
+    task to about 200 us of work from the measured cost of a row. Set it only to study the
+    engine (a multiprocessing source reads 16-row chunks whatever it is)."""
     if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
         raise ValueError(f"rows_per_task must be a non-negative integer, not {rows!r}")
     _core.set_config(rows_per_task=rows)
