@@ -352,6 +352,18 @@ class DiesOnce:
         return np.int64(index), np.float64(np.random.random())
 
 
+class DiesOnItsSecondRead(DiesOnce):
+    """DiesOnce, but row 13 kills the worker the second time it is read (a sampler with
+    replacement may ask for a sample twice in a request), once: `marker` + "-seen" notes the
+    first read."""
+
+    def __getitem__(self, index):
+        if index == 13 and not os.path.exists(self.marker + "-seen"):
+            open(self.marker + "-seen", "w").close()
+            return np.int64(index), np.float64(np.random.random())
+        return super().__getitem__(index)
+
+
 class RefusesToStart:
     """A worker_init that fails while `marker` says "refuse"."""
 
@@ -447,7 +459,7 @@ def test_a_row_writer_never_writes_two_rows_into_one_slot():
         maps.append(mmap.mmap(-1, capacity))
         return len(maps), maps[-1]
 
-    writer = _RowWriter(new_slot, bytearray(8))
+    writer = _RowWriter(new_slot, bytearray(24))
     row = np.arange(4, dtype=np.float32)
     writer.start(2)  # two rows share a slot; a third position is not the request's
     first, second, stray = (slot_of(writer.write(row, 7, position)[0]) for position in (0, 1, 2))
@@ -483,7 +495,7 @@ class Rows:
 def row_writer():
     import mmap
     from conveyor._core import _RowWriter
-    maps, progress = [], bytearray(8)
+    maps, progress = [], bytearray(24)
 
     def new_slot(capacity, sample):
         maps.append(mmap.mmap(-1, capacity))
@@ -497,13 +509,13 @@ def test_a_row_writer_answers_a_request_row_by_row_seeding_per_chunk_and_noting_
     writer, progress = row_writer()
     seeded = []
     writer.start(1)
-    message, fds = writer.answer(Rows(), list(range(2, 40)), 16, seeded.append, lambda: False, _error_reply)
+    message, fds = writer.answer(Rows(), 7, list(range(2, 40)), 16, seeded.append, lambda: False, _error_reply)
     replies = replies_of(message)
     assert len(replies) == 38 and seeded == [0, 16, 32]
     assert [r[0] for r in replies] == [0] * 3 + [1] + [0] * 34  # row 5 (position 3) raised
     error, text = pickle.loads(replies[3][1:])
     assert isinstance(error, KeyError) and "no row 5" in str(error) and "__getitem__" in text
-    assert struct.unpack("<Q", progress)[0] == 39  # the last sample read
+    assert struct.unpack("<QQQ", progress) == (39, 7, 37)  # the last row read: sample, request, position
     assert len(fds) == 37  # a slot of its own per row, each new: their descriptors, in order
     assert all(isinstance(fd, int) for fd in fds)
 
@@ -520,5 +532,17 @@ def test_a_row_writer_gives_a_request_up_between_rows_once_cancelled():
     writer.start(1)
     # Rows of 2 ms: cancelled() is asked before each row after the first, and says so the
     # second time: two rows are read, then one cancelled reply stands for the rest.
-    message, _ = writer.answer(Rows(0.002), [0, 1, 2, 3, 4], 16, lambda _: None, cancelled, _error_reply)
+    message, _ = writer.answer(Rows(0.002), 0, [0, 1, 2, 3, 4], 16, lambda _: None, cancelled, _error_reply)
     assert [r[0] for r in replies_of(message)] == [0, 0, 3]
+
+
+def test_a_death_on_a_sample_a_request_holds_twice_is_the_death_of_the_row_it_was_reading(
+        tmp_path, restore_config):
+    # Sample 13 is at positions 4 and 13 of the first request; the worker dies reading it the
+    # second time. The row at position 13 is lost, not the one at 4 (which it had read).
+    ds.config.set_error_samples_mode("skip")
+    order = list(range(32))
+    order[4] = 13
+    data = ds.GeneratorDataset(DiesOnItsSecondRead(str(tmp_path / "died")), ["i", "noise"], sampler=order,
+                               num_parallel_workers=2)
+    assert [int(i) for i, _ in rows(data)[0]] == order[:13] + order[14:]

@@ -86,28 +86,25 @@ struct Reply {
 /// The parent's end of one worker: its socket, its slots, and the slots to give back.
 class Channel {
  public:
-  /// `progress`: the worker's progress word, or -1 when it has none (it failed to start).
+  /// `progress`: the worker's progress page, or -1 when it has none (it failed to start).
   Channel(int socket, int sentinel, int progress, long pid)
       : pid(pid),
         socket_(socket),
         sentinel_(sentinel),
-        progress_(progress < 0 ? nullptr : std::make_unique<Mapping>(progress, sizeof(std::uint64_t))) {}
+        progress_(progress < 0 ? nullptr : std::make_unique<Mapping>(progress, sizeof(Progress))) {}
 
   /// The worker's process id.
   const long pid;
   /// Requests sent or about to be, whose replies are not read yet.
   std::atomic<int> pending{0};
-  /// Whether the worker was found dead, and the sample it was reading then (none when it was
-  /// between samples); touched only in a turn.
-  bool found_dead = false;
-  std::optional<std::uint64_t> died_reading;
 
-  /// The sample the worker notes it is reading in its progress word, if any.
-  std::optional<std::uint64_t> reading() const noexcept {
+  /// The row the worker notes it is reading in its progress page, if any. Read once it is
+  /// dead: the page no longer changes.
+  std::optional<Progress> reading() const noexcept {
     if (!progress_) return std::nullopt;
-    std::uint64_t sample;
-    std::memcpy(&sample, progress_->data(), sizeof sample);
-    return sample == kNoSample ? std::nullopt : std::optional(sample);
+    Progress progress;
+    std::memcpy(&progress, progress_->data(), sizeof progress);
+    return progress.sample == kNoSample ? std::nullopt : std::optional(progress);
   }
 
   /// Sends a request, the slots to give back then `body`, and returns its ticket (requests are
@@ -465,18 +462,14 @@ std::optional<WorkerGroup::Death> WorkerGroup::exchange(std::span<const unsigned
     try {
       replies = channel->read_replies(message, indices.size());
     } catch (const WorkerGone&) {
-      // The first reader to find the worker gone reads the sample it died on, if it was reading
-      // one; a request queued behind that reader's has none of its rows.
-      if (!channel->found_dead) {
-        channel->found_dead = true;
-        channel->died_reading = channel->reading();
-      }
+      // The row it died on is this request's when its progress page names this request (by
+      // position: a sample may come twice in a request); a request queued behind the one it
+      // died in has none of its rows.
       died = Death{};
-      if (const auto sample = channel->died_reading) {
-        const auto at = std::find(indices.begin(), indices.end(), *sample);
-        if (at != indices.end()) died->at = static_cast<std::size_t>(at - indices.begin());
-      }
-      raise_dead(worker, *channel, died->at ? channel->died_reading : std::nullopt);
+      const auto row = channel->reading();
+      if (row && row->request == ticket && row->position < indices.size() && indices[row->position] == row->sample)
+        died->at = static_cast<std::size_t>(row->position);
+      raise_dead(worker, *channel, died->at ? std::optional(row->sample) : std::nullopt);
     }
   } catch (...) {
     // Its rows went with the worker (or the message is unreadable); all but the one it died on

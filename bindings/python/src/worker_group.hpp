@@ -30,7 +30,7 @@ class Channel;
 }
 
 /// The workers of `pool`, a started conveyor.dataset._workers pool: pool.count workers;
-/// pool.channel(i) gives worker i's (socket, exit sentinel and progress word descriptors, pid),
+/// pool.channel(i) gives worker i's (socket, exit sentinel and progress page descriptors, pid),
 /// whose descriptors stay open while the pool lives; pool.error(payload, i, index) turns an
 /// exception a worker sent into the exception to raise; pool.dead(i, index, pid) replaces
 /// worker i if it is still process `pid` and returns the exception that describes that

@@ -23,6 +23,14 @@ constexpr std::uint8_t kArray = 0;  // column kinds
 constexpr std::uint8_t kBytes = 1;
 constexpr std::size_t kAlignment = 64;  // of a column's bytes, in a slot or a request
 
+/// A worker's progress page, which it writes before reading each row (and clears when it is
+/// between rows) and the parent reads once the worker is dead, to name the row it died on.
+struct Progress {
+  std::uint64_t sample = kNoSample;  // the sample it reads, kNoSample when none
+  std::uint64_t request = 0;  // the number of the request it answers (requests count from 0)
+  std::uint64_t position = 0;  // the row's position in that request
+};
+
 /// `offset` rounded up to kAlignment.
 inline std::size_t aligned(std::size_t offset) { return (offset + kAlignment - 1) / kAlignment * kAlignment; }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -35,13 +36,24 @@ class RowWriter {
  public:
   /// new_slot(capacity, sample) -> (fd, mmap): a new shared-memory slot of `capacity` bytes
   /// for `sample` (raising MemoryError when there is no room for it). `progress`: the worker's
-  /// progress word (a writable buffer of at least 8 bytes, kept), where answer() notes each
-  /// sample before it reads it.
+  /// progress page (a writable buffer of at least 24 bytes, kept), where mark() and answer()
+  /// note each row before it is read.
   RowWriter(py::object new_slot, py::buffer progress) : new_slot_(std::move(new_slot)), progress_(progress) {
-    const py::buffer_info word = progress_.request(true);
-    if (word.size * word.itemsize < static_cast<py::ssize_t>(sizeof(std::uint64_t)))
-      throw py::value_error("conveyor: a progress word needs 8 bytes");
-    progress_word_ = static_cast<std::uint64_t*>(word.ptr);
+    const py::buffer_info page = progress_.request(true);
+    if (page.size * page.itemsize < static_cast<py::ssize_t>(sizeof(workers::Progress)))
+      throw py::value_error("conveyor: a progress page needs " + std::to_string(sizeof(workers::Progress)) + " bytes");
+    progress_page_ = static_cast<workers::Progress*>(page.ptr);
+    mark(workers::kNoSample, 0, 0);
+  }
+
+  /// Notes in the progress page that the worker reads `sample`, at `position` in request number
+  /// `request` (kNoSample: none). The sample is cleared first and written last, so that a
+  /// worker killed in between has noted no row rather than a row of another position.
+  void mark(std::uint64_t sample, std::uint64_t request, std::uint64_t position) {
+    std::atomic_ref(progress_page_->sample).store(workers::kNoSample, std::memory_order_relaxed);
+    std::atomic_ref(progress_page_->request).store(request, std::memory_order_relaxed);
+    std::atomic_ref(progress_page_->position).store(position, std::memory_order_relaxed);
+    std::atomic_ref(progress_page_->sample).store(sample, std::memory_order_relaxed);
   }
 
   /// Starts a request of `rows` rows: until the next start(), the rows written may share one
@@ -63,17 +75,17 @@ class RowWriter {
     return {bytes_of(reply), std::move(fd)};
   }
 
-  /// Answers a source's request: reads source[index] for each of `indices` in order and writes
-  /// it (at its position, after start()), calling seed(position) before every `chunk` rows and
-  /// noting each sample in the progress word before reading it. An exception a row raises is
+  /// Answers a source's request, number `request`: reads source[index] for each of `indices` in
+  /// order and writes it (at its position, after start()), calling seed(position) before every
+  /// `chunk` rows and noting each row (mark()) before reading it. An exception a row raises is
   /// that row's reply, error_reply(exception, traceback) (bytes). Between rows it asks
   /// cancelled() at most once a millisecond (a poll of the socket per row costs a cheap row
   /// more than the rest of its way back); once it says so, one cancelled reply stands in for
   /// the rows left. Returns the message (each reply after its <I length) and the descriptors of
   /// the new slots it names, in order.
-  std::pair<py::bytes, py::list> answer(py::handle source, const std::vector<std::uint64_t>& indices,
-                                        std::size_t chunk, py::handle seed, py::handle cancelled,
-                                        py::handle error_reply) {
+  std::pair<py::bytes, py::list> answer(py::handle source, std::uint64_t request,
+                                        const std::vector<std::uint64_t>& indices, std::size_t chunk,
+                                        py::handle seed, py::handle cancelled, py::handle error_reply) {
     using Clock = std::chrono::steady_clock;
     constexpr auto kCancelPoll = std::chrono::milliseconds(1);
     if (chunk == 0) throw py::value_error("conveyor: a chunk has at least one row");
@@ -91,7 +103,7 @@ class RowWriter {
       }
       if (position % chunk == 0) seed(position);
       const std::uint64_t index = indices[position];
-      std::atomic_ref(*progress_word_).store(index, std::memory_order_relaxed);
+      mark(index, request, position);
       reply.clear();
       try {
         const py::object row = py::reinterpret_steal<py::object>(PyObject_GetItem(source.ptr(), py::int_(index).ptr()));
@@ -249,8 +261,8 @@ class RowWriter {
   }
 
   py::object new_slot_;
-  py::buffer progress_;  // keeps progress_word_ mapped
-  std::uint64_t* progress_word_;
+  py::buffer progress_;  // keeps progress_page_ mapped
+  workers::Progress* progress_page_;
   // The arrays rows are views of, let go of here, with the GIL held, as the write ends.
   std::shared_ptr<DeferredRelease> release_ = std::make_shared<DeferredRelease>();
   std::vector<Slot> slots_;
@@ -272,8 +284,10 @@ void register_worker_rows(py::module_& m) {
       .def("write", &RowWriter::write, py::arg("row"), py::arg("index"), py::arg("position") = 0,
            "(reply, the new slot's fd or None) for `row`, sample `index` at `position` in the request, "
            "written into a slot.")
-      .def("answer", &RowWriter::answer, py::arg("source"), py::arg("indices"), py::arg("chunk"), py::arg("seed"),
-           py::arg("cancelled"), py::arg("error_reply"),
+      .def("mark", &RowWriter::mark, py::arg("sample"), py::arg("request"), py::arg("position"),
+           "Notes in the progress page that the worker reads `sample` at `position` of request `request`.")
+      .def("answer", &RowWriter::answer, py::arg("source"), py::arg("request"), py::arg("indices"), py::arg("chunk"),
+           py::arg("seed"), py::arg("cancelled"), py::arg("error_reply"),
            "(message, new slots' fds) answering a source's request for `indices`, read in order.")
       .def("give_back", &RowWriter::give_back, py::arg("slots"), "Frees slots the parent no longer reads.");
 }

@@ -45,7 +45,7 @@ How it works:
   reading, so stopping waits for about a row, not for a chunk. The loop over a request's rows
   is native too (``_RowWriter.answer``).
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
-  sample it was reading (it notes each in its progress word, a shared page the parent reads);
+  sample it was reading (it notes each row in its progress page, shared memory the parent reads);
   it is replaced for the next request. Only that sample fails with that error: the rows of its
   request it had read before it are read again by a living worker (the same rows: the request
   is seeded the same way), and those after it are requested as a chunk of their own (seeded
@@ -63,8 +63,8 @@ seeds from each chunk of them and answers the first m (fewer than n when the par
 the rows a dead worker had read before the one it died on); a map's is
 ``<QQQI`` (epoch, sample, op position, column count), the columns' headers as below (offsets
 from the body's start), then their bytes. The worker starts with a ready message (``B`` 2),
-then its progress word's descriptor (SCM_RIGHTS: a page whose first ``<Q`` is the sample it is
-reading, or 2**64-1). It answers each request, in order, with one message: ``<I`` length and a
+then its progress page's descriptor (SCM_RIGHTS: a page that begins with ``<QQQ``, the sample
+it is reading or 2**64-1, the number of the request it answers and the row's position in it). It answers each request, in order, with one message: ``<I`` length and a
 reply per row, or, once it is cancelled, a cancelled reply in place of the rows it did not
 read. A reply is a status byte, 3 cancelled, 1 an error (a pickle of
 (exception, traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0,
@@ -140,13 +140,12 @@ class _WorkerSlots:
         self.progress_fd = os.memfd_create(f"conveyor-worker{worker_id}-progress", os.MFD_CLOEXEC)
         os.ftruncate(self.progress_fd, mmap.PAGESIZE)
         self._progress_map = mmap.mmap(self.progress_fd, mmap.PAGESIZE)
-        self._progress = memoryview(self._progress_map).cast("Q")
-        self.mark(NO_SAMPLE)
-        self.rows = _RowWriter(self.new_slot, self._progress_map)
+        self.rows = _RowWriter(self.new_slot, self._progress_map)  # which notes no sample yet
 
-    def mark(self, sample: int) -> None:
-        """Notes that the worker reads `sample` now (NO_SAMPLE: none)."""
-        self._progress[0] = sample
+    def mark(self, sample: int, request: int = 0, position: int = 0) -> None:
+        """Notes that the worker reads `sample`, at `position` of request number `request`
+        (NO_SAMPLE: none)."""
+        self.rows.mark(sample, request, position)
 
     def new_slot(self, capacity: int, index: int) -> Tuple[int, mmap.mmap]:
         """A new slot of `capacity` bytes (a power of two) for sample `index`: its fd, to send to
@@ -215,9 +214,10 @@ class SourceJob:
     def describe(self) -> str:
         return f"the dataset ({type(self.source).__qualname__} object {self.source!r:.80})"
 
-    def answer(self, body: bytes, slots: _WorkerSlots, seed: int, cancelled: Callable[[], bool]):
-        """The message answering a request, and the descriptors of the new slots it names; once
-        ``cancelled()`` (asked between rows), one cancelled reply instead of the rest."""
+    def answer(self, body: bytes, slots: _WorkerSlots, seed: int, request: int, cancelled: Callable[[], bool]):
+        """The message answering request number `request`, and the descriptors of the new slots
+        it names; once ``cancelled()`` (asked between rows), one cancelled reply instead of the
+        rest."""
         epoch, count, answer = struct.unpack_from("<QII", body)
         indices = struct.unpack_from(f"<{count}Q", body, 16)
         # Rows share a slot only in a request longer than a chunk, which the engine sends only
@@ -225,7 +225,7 @@ class SourceJob:
         # kept apart (a shuffle buffer) would hold several rows' memory each.
         slots.rows.start(answer if count > ROWS_PER_CHUNK else 1)
         return slots.rows.answer(
-            self.source, indices[:answer], ROWS_PER_CHUNK,
+            self.source, request, indices[:answer], ROWS_PER_CHUNK,
             lambda position: _seed_everything(seed, epoch, indices[position:position + ROWS_PER_CHUNK]),
             cancelled, _error_reply)
 
@@ -241,11 +241,12 @@ class MapJob:
         return f"the map function {self.functions[0]!r:.80}" if len(self.functions) == 1 else \
             f"the map functions {self.functions!r:.120}"
 
-    def answer(self, body: bytes, slots: _WorkerSlots, seed: int, cancelled: Callable[[], bool]):
-        """The message answering the one row the request carries, and the new slot's descriptor
-        if it names one (``cancelled`` is not asked: a single row is not given up part-way)."""
+    def answer(self, body: bytes, slots: _WorkerSlots, seed: int, request: int, cancelled: Callable[[], bool]):
+        """The message answering the one row request number `request` carries, and the new
+        slot's descriptor if it names one (``cancelled`` is not asked: a single row is not given
+        up part-way)."""
         epoch, index, op, count = struct.unpack_from("<QQQI", body)
-        slots.mark(index)
+        slots.mark(index, request)
         try:
             values = _decode_columns(bytearray(body), 28, count)
             _seed_everything(seed, epoch, (index, op))
@@ -329,7 +330,7 @@ def _worker_main(conn, pickled_job: bytes, worker_id: int, seed: int) -> None:
         # One message per request: a write wakes the parent, and waking it per row costs the
         # worker ~20 us a row on two cores.
         message, fds = (_message(bytes([CANCELLED])), []) if inbox.current in inbox.cancelled else \
-            job.answer(body, slots, seed, inbox.current_cancelled)
+            job.answer(body, slots, seed, inbox.current, inbox.current_cancelled)
         try:
             slots.mark(NO_SAMPLE)
             conn.send_bytes(message)
@@ -365,11 +366,11 @@ class _Worker:
                                        name=f"conveyor-worker-{worker_id}", daemon=True)
         self.process.start()
         child.close()
-        self.progress: Optional[int] = None  # the progress word's descriptor, once ready
+        self.progress: Optional[int] = None  # the progress page's descriptor, once ready
 
     def wait_ready(self) -> None:
         """Waits for the worker to say it has started (unpickled the dataset) and to send its
-        progress word."""
+        progress page."""
         ready = multiprocessing.connection.wait([self.conn, self.process.sentinel])
         try:
             if self.conn in ready and self.conn.recv_bytes() == bytes([READY]):
@@ -464,7 +465,7 @@ class WorkerPool:
         return [w.process.pid for w in self._workers]
 
     def channel(self, i: int) -> Tuple[int, int, int, int]:
-        """Worker i's socket, exit sentinel and progress word descriptors (-1 for a worker that
+        """Worker i's socket, exit sentinel and progress page descriptors (-1 for a worker that
         failed to start and has none), and its pid."""
         worker = self._workers[i]
         progress = -1 if worker.progress is None else worker.progress
