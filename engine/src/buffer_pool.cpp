@@ -1,5 +1,6 @@
 #include "buffer_pool.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 #include "aligned_memory.hpp"
@@ -11,20 +12,22 @@ std::shared_ptr<BufferPool> BufferPool::create(std::size_t max_free) {
 }
 
 BufferPool::~BufferPool() {
-  for (auto& [size, buffer] : idle_) free_aligned(buffer);
+  for (auto& [size, idle] : idle_) free_aligned(idle.buffer);
 }
 
 std::shared_ptr<void> BufferPool::reuse(std::size_t nbytes) {
   void* buffer = nullptr;
+  std::size_t size;
   {
     std::lock_guard lock(mutex_);
-    // The most recently returned buffer of the size: the likeliest to still be in cache.
-    auto it = idle_.upper_bound(nbytes);
-    if (it == idle_.begin() || std::prev(it)->first != nbytes) return nullptr;
-    buffer = std::prev(it)->second;
-    idle_.erase(std::prev(it));
+    auto smallest = idle_.lower_bound(nbytes);
+    if (smallest == idle_.end() || smallest->first - nbytes > nbytes) return nullptr;
+    const auto latest = std::prev(idle_.upper_bound(smallest->first));
+    buffer = latest->second.buffer;
+    size = latest->first;
+    idle_.erase(latest);
   }
-  return own(buffer, nbytes);
+  return own(buffer, size);
 }
 
 std::shared_ptr<void> BufferPool::allocate(std::size_t nbytes) { return own(allocate_aligned(nbytes), nbytes); }
@@ -39,14 +42,20 @@ bool BufferPool::owns(const std::shared_ptr<void>& buffer) const noexcept {
 }
 
 void BufferPool::release(void* buffer, std::size_t nbytes) noexcept {
-  {
+  void* freed = buffer;  // this one, when the pool keeps none
+  if (max_free_ > 0) {
     std::lock_guard lock(mutex_);
-    if (idle_.size() < max_free_) {
-      idle_.emplace(nbytes, buffer);
-      return;
+    freed = nullptr;
+    if (idle_.size() == max_free_) {
+      const auto oldest = std::min_element(idle_.begin(), idle_.end(), [](const auto& a, const auto& b) {
+        return a.second.returned < b.second.returned;
+      });
+      freed = oldest->second.buffer;
+      idle_.erase(oldest);
     }
+    idle_.emplace(nbytes, Idle{buffer, returns_++});
   }
-  free_aligned(buffer);
+  if (freed) free_aligned(freed);
 }
 
 }  // namespace conveyor::detail
