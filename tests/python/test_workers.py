@@ -226,9 +226,15 @@ def test_rows_of_every_kind_of_value_read_by_workers_are_those_read_in_process()
             assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), index
     assert in_workers[7][1].dtype == np.int64 and in_workers[7][2].dtype == np.float64
     assert in_workers[7][8].dtype == np.uint64 and in_workers[7][7].dtype == np.float64
-    # A bytearray or a memoryview is a buffer NumPy reads, in workers as in this process.
-    assert in_workers[7][10].dtype == np.uint8 and in_workers[7][10].tobytes() == b"yyy"
+    # A bytearray or a memoryview is a buffer NumPy reads, in workers as in this process: an
+    # array, not a bytes column (which NumPy also shows as uint8, but the engine does not).
     assert in_workers[7][11].dtype == np.int16 and list(in_workers[7][11]) == [0]
+    tensors = [list(ds.GeneratorDataset(Mixed(), names, shuffle=False, num_parallel_workers=2,
+                                        python_multiprocessing=multiprocessing)
+                    .create_tuple_iterator(output_numpy=False, num_epochs=1))[7]
+               for multiprocessing in (False, True)]
+    assert [repr(row[10]) for row in tensors] == ["conveyor.Tensor([121, 121, 121], dtype=uint8)"] * 2
+    assert [repr(row[5]) for row in tensors] == ["conveyor.Tensor(b'xx', dtype=bytes)"] * 2
 
 
 def test_large_rows_reach_the_consumer_in_shared_memory_without_a_copy():
@@ -480,7 +486,8 @@ def replies_of(message):
 
 
 class Rows:
-    """Row i is [i] (float32); row 5 raises; each row sleeps `delay` seconds first."""
+    """Row i is [i] (float32); row 5 raises, row 6 is None (which no tensor holds); each row
+    sleeps `delay` seconds first."""
 
     def __init__(self, delay=0.0):
         self.delay = delay
@@ -489,7 +496,7 @@ class Rows:
         time.sleep(self.delay)
         if index == 5:
             raise KeyError(f"no row {index}")
-        return np.array([index], dtype=np.float32)
+        return None if index == 6 else np.array([index], dtype=np.float32)
 
 
 def row_writer():
@@ -512,11 +519,14 @@ def test_a_row_writer_answers_a_request_row_by_row_seeding_per_chunk_and_noting_
     message, fds = writer.answer(Rows(), 7, list(range(2, 40)), 16, seeded.append, lambda: False, _error_reply)
     replies = replies_of(message)
     assert len(replies) == 38 and seeded == [0, 16, 32]
-    assert [r[0] for r in replies] == [0] * 3 + [1] + [0] * 34  # row 5 (position 3) raised
+    assert [r[0] for r in replies] == [0] * 3 + [1, 1] + [0] * 33  # rows 5 and 6 (positions 3, 4) failed
     error, text = pickle.loads(replies[3][1:])
     assert isinstance(error, KeyError) and "no row 5" in str(error) and "__getitem__" in text
-    assert struct.unpack("<QQQ", progress) == (39, 7, 37)  # the last row read: sample, request, position
-    assert len(fds) == 37  # a slot of its own per row, each new: their descriptors, in order
+    error, _ = pickle.loads(replies[4][1:])  # raised in native code: no traceback of its own
+    assert isinstance(error, TypeError) and "NoneType" in str(error)
+    # No row is being read now; the last was request 7's position 37.
+    assert struct.unpack("<QQQ", progress) == (2 ** 64 - 1, 7, 37)
+    assert len(fds) == 36  # a slot of its own per row, each new: their descriptors, in order
     assert all(isinstance(fd, int) for fd in fds)
 
 
@@ -546,3 +556,21 @@ def test_a_death_on_a_sample_a_request_holds_twice_is_the_death_of_the_row_it_wa
     data = ds.GeneratorDataset(DiesOnItsSecondRead(str(tmp_path / "died")), ["i", "noise"], sampler=order,
                                num_parallel_workers=2)
     assert [int(i) for i, _ in rows(data)[0]] == order[:13] + order[14:]
+
+
+class Unconvertible:
+    """Row 3's second column is None, which no tensor holds."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        return np.int64(index), None if index == 3 else np.float32(index)
+
+
+def test_a_value_a_worker_cannot_convert_is_a_type_error_naming_its_column_and_the_worker_reads_on():
+    data = ds.GeneratorDataset(Unconvertible(), ["i", "x"], shuffle=False, num_parallel_workers=2)
+    pids = data._workers.pids()
+    with pytest.raises(TypeError, match="column 1: .*NoneType"):
+        rows(data)
+    assert data._workers.pids() == pids, "a worker died"

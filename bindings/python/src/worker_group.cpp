@@ -98,10 +98,11 @@ class Channel {
   /// Requests sent or about to be, whose replies are not read yet.
   std::atomic<int> pending{0};
 
-  /// The row the worker notes it is reading in its progress page, if any. Read once it is
-  /// dead: the page no longer changes.
+  /// The row the worker notes it is reading in its progress page, if any: once it is dead, the
+  /// row it died on. None when the worker is not known dead but out of step (a message did not
+  /// parse): it may still be reading, and no row of its is to blame.
   std::optional<Progress> reading() const noexcept {
-    if (!progress_) return std::nullopt;
+    if (!progress_ || broken_) return std::nullopt;
     Progress progress;
     std::memcpy(&progress, progress_->data(), sizeof progress);
     return progress.sample == kNoSample ? std::nullopt : std::optional(progress);

@@ -58,7 +58,8 @@ class WorkerGroup {
   /// (`rereads.first`); those after it up to the next whole chunk as a request of their own,
   /// and the whole chunks after them as another, seeded as before (`rereads.own`). Thread-safe;
   /// blocks until every reply is read, or, once `stop` is requested, until the worker has
-  /// given up the request (after the row it is reading; rows it did not read get an error).
+  /// given up the request (it asks between rows, at most once a millisecond: after the row it is
+  /// reading, or a millisecond's worth of short rows; rows it did not read get an error).
   /// Rows keep their slot until the last tensor over it is released.
   void request(std::span<const unsigned char> body, std::span<const std::uint64_t> indices, std::span<Row> rows,
                std::span<std::exception_ptr> errors, std::stop_token stop = {},

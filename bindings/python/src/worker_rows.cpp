@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -47,13 +48,15 @@ class RowWriter {
   }
 
   /// Notes in the progress page that the worker reads `sample`, at `position` in request number
-  /// `request` (kNoSample: none). The sample is cleared first and written last, so that a
-  /// worker killed in between has noted no row rather than a row of another position.
+  /// `request` (kNoSample: none). The sample is cleared first and written last (the fences keep
+  /// that order), so that a worker killed in between has noted no row rather than a row of
+  /// another position.
   void mark(std::uint64_t sample, std::uint64_t request, std::uint64_t position) {
     std::atomic_ref(progress_page_->sample).store(workers::kNoSample, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
     std::atomic_ref(progress_page_->request).store(request, std::memory_order_relaxed);
     std::atomic_ref(progress_page_->position).store(position, std::memory_order_relaxed);
-    std::atomic_ref(progress_page_->sample).store(sample, std::memory_order_relaxed);
+    std::atomic_ref(progress_page_->sample).store(sample, std::memory_order_release);
   }
 
   /// Starts a request of `rows` rows: until the next start(), the rows written may share one
@@ -110,13 +113,11 @@ class RowWriter {
         if (!row) throw py::error_already_set();
         py::object fd = write_into(reply, row, index, position);
         if (!fd.is_none()) fds.append(std::move(fd));
-      } catch (py::error_already_set& e) {
-        reply = as_reply(error_reply(e.value(), e.trace()));
-      } catch (const py::builtin_exception& e) {  // write_into's TypeError
-        e.set_error();
-        py::error_already_set raised;
-        reply = as_reply(error_reply(raised.value(), raised.trace()));
+      } catch (...) {
+        const py::error_already_set error = python_error();
+        reply = as_reply(error_reply(error.value(), error.trace() ? error.trace() : py::none()));
       }
+      mark(workers::kNoSample, request, position);  // a death until the next row is no row's
       append(message, reply);
     }
     return {bytes_of(message), std::move(fds)};
@@ -253,6 +254,24 @@ class RowWriter {
   static void append(std::vector<unsigned char>& message, std::span<const unsigned char> reply) {
     workers::put(message, static_cast<std::uint32_t>(reply.size()));
     message.insert(message.end(), reply.begin(), reply.end());
+  }
+
+  // The exception being handled, as a Python exception: one Python raised, or a C++ one as
+  // pybind11 turns it into one at a call's boundary (a TypeError from write_into, MemoryError
+  // for std::bad_alloc, RuntimeError for the rest). Call in a catch block.
+  static py::error_already_set python_error() {
+    try {
+      throw;
+    } catch (py::error_already_set& e) {
+      return std::move(e);
+    } catch (const py::builtin_exception& e) {
+      e.set_error();
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "conveyor worker: out of memory writing a row");
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+    return py::error_already_set();
   }
 
   static std::vector<unsigned char> as_reply(const py::object& payload) {

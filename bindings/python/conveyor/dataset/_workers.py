@@ -42,11 +42,11 @@ How it works:
 * Between rows (at most once a millisecond: a poll per row costs a cheap row more than the rest
   of its way back) the worker reads what has arrived on its socket: when a pipeline stops, the
   parent cancels the requests it has sent, and the worker gives each up after the row it is
-  reading, so stopping waits for about a row, not for a chunk. The loop over a request's rows
-  is native too (``_RowWriter.answer``).
+  reading (or a millisecond's worth of short rows), so stopping waits for about a row, not for
+  a chunk. The loop over a request's rows is native too (``_RowWriter.answer``).
 * A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
   sample it was reading (it notes each row in its progress page, shared memory the parent reads);
-  it is replaced for the next request. Only that sample fails with that error: the rows of its
+  it is replaced for the next request. Only that row fails with that error: the rows of its
   request it had read before it are read again by a living worker (the same rows: the request
   is seeded the same way), and those after it are requested as a chunk of their own (seeded
   from their own indices). An exception in ``__getitem__`` is re-raised in
@@ -132,8 +132,8 @@ def _seed_everything(seed: int, epoch: int, indices: Tuple[int, ...]) -> None:
 class _WorkerSlots:
     """The worker's side of its shared memory: its slots, which ``rows`` (a ``_RowWriter``,
     native) writes rows into and takes back when the parent gives them back, and the progress
-    word, where it notes the sample it is reading before it reads it (the parent reads it when
-    the worker dies, to name that sample)."""
+    page, where it notes the row it is reading (sample, request, position) before it reads it
+    and clears it after (the parent reads it when the worker dies, to name that row)."""
 
     def __init__(self, worker_id: int):
         self.worker_id = worker_id
