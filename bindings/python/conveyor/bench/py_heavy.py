@@ -5,11 +5,14 @@ parallel: conveyor with 2 workers uses its process pool (``python_multiprocessin
 default); with 1 it runs on one engine thread in this process.
 
 Bounds: the bare ``__getitem__`` loop in this process (measured in every round, beside the
-loaders, as the machine's load moves), and the ideal for 2 workers, twice its median.
+loaders, as the machine's load moves); the ideal for 2 workers, twice its median; and two bare
+loops run at once in processes of their own, what the machine's two cores give a loop at the
+time (on a shared machine, less than twice one loop when the second core is slowed).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from typing import Tuple
@@ -68,6 +71,33 @@ def getitem_loop(dataset: Heavy, count: int) -> float:
     return time.perf_counter() - start
 
 
+def _timed_loop(dataset: Heavy, count: int, start, rates) -> None:
+    """One process of concurrent_loops: waits at `start` for the others, then puts its rate."""
+    dataset[0]  # warm up
+    start.wait()
+    rates.put(count / getitem_loop(dataset, count))
+
+
+def concurrent_loops(dataset: Heavy, count: int, processes: int = 2) -> float:
+    """Seconds for ``processes * count`` samples at the summed rate of ``processes`` bare loops
+    of ``count`` samples, run at once in processes of their own (forkserver, as conveyor's
+    workers are); each process's start-up is not timed."""
+    context = multiprocessing.get_context("forkserver")
+    start, rates = context.Barrier(processes + 1), context.Queue()
+    loops = [context.Process(target=_timed_loop, args=(dataset, count, start, rates)) for _ in range(processes)]
+    for loop in loops:
+        loop.start()
+    try:
+        start.wait(timeout=60)
+        total = sum(rates.get(timeout=60) for _ in loops)
+    finally:
+        for loop in loops:
+            loop.join(timeout=10)
+            if loop.is_alive():
+                loop.kill()
+    return processes * count / total
+
+
 def build(samples: int = DEFAULT_SAMPLES) -> Workload:
     """The workload over ``samples`` samples (at least one batch)."""
     if samples < BATCH:
@@ -89,4 +119,6 @@ def build(samples: int = DEFAULT_SAMPLES) -> Workload:
         configs=configs,
         bounds=[Bound(BARE_LOOP, loop_samples, run=lambda: getitem_loop(data, loop_samples)),
                 Bound("ideal, 2 workers (2 x the bare loop)",
-                      rate=lambda measured: 2 * statistics.median(measured[BARE_LOOP]))])
+                      rate=lambda measured: 2 * statistics.median(measured[BARE_LOOP])),
+                Bound("2 bare loops at once, in 2 processes (what 2 cores give)", 2 * loop_samples,
+                      run=lambda: concurrent_loops(data, loop_samples))])
