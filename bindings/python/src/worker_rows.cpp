@@ -122,6 +122,7 @@ class RowWriter {
     }
     return {bytes_of(message), std::move(fds)};
   }
+
   /// Frees `slots`: the parent no longer reads them. A slot already free stays free once (two
   /// rows must never be written into one slot).
   void give_back(const std::vector<std::uint32_t>& slots) {

@@ -64,9 +64,9 @@ the rows a dead worker had read before the one it died on); a map's is
 ``<QQQI`` (epoch, sample, op position, column count), the columns' headers as below (offsets
 from the body's start), then their bytes. The worker starts with a ready message (``B`` 2),
 then its progress page's descriptor (SCM_RIGHTS: a page that begins with ``<QQQ``, the sample
-it is reading or 2**64-1, the number of the request it answers and the row's position in it). It answers each request, in order, with one message: ``<I`` length and a
-reply per row, or, once it is cancelled, a cancelled reply in place of the rows it did not
-read. A reply is a status byte, 3 cancelled, 1 an error (a pickle of
+it is reading or 2**64-1, the number of the request it answers and the row's position in it).
+It answers each request, in order, with one message: ``<I`` length and a reply per row, or,
+once it is cancelled, a cancelled reply in place of the rows it did not read. A reply is a status byte, 3 cancelled, 1 an error (a pickle of
 (exception, traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0,
 column count), then per column ``B`` kind and for an array (kind 0) ``B`` length of the dtype's
 name (NumPy's, which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents,
