@@ -18,8 +18,10 @@ import pytest
 import conveyor.dataset as ds
 from conveyor import _core
 from conveyor.bench import images, main
-from conveyor.bench.processes import TreeMeter, descendants
+from conveyor.bench.processes import TreeMeter, cpu_seconds, descendants, settle
+from conveyor.bench.runner import WARMUP_BATCHES, run_workload
 from conveyor.bench.summary import stage_profile
+from conveyor.bench.workload import Config, Epoch, Workload
 
 # Per workload: the arguments that make it tiny, its samples and batches per epoch.
 TINY = {
@@ -169,6 +171,42 @@ def test_tree_meter_counts_a_child_process_memory_and_cpu():
         subprocess.run([sys.executable, "-c", burn], check=True)
     assert meter.cpu_s >= 0.25  # the child's CPU, counted once it was waited for
     assert meter.peak_rss >= alone + 150 * 2**20  # sampled while the child held its 200 MiB
+
+
+def test_each_measured_epoch_follows_a_warm_up_of_its_own():
+    reads = {"a": [], "b": []}  # per configuration, the batches each of its iterators yielded
+
+    def config(name):
+        def batches():
+            reads[name].append(0)
+            for _ in range(WARMUP_BATCHES + 4):
+                reads[name][-1] += 1
+                yield [np.zeros((2, 3))]
+
+        return Config("conveyor", 1, name, lambda: Epoch(batches()))
+
+    workload = Workload("fake", "", samples_per_epoch=2 * (WARMUP_BATCHES + 4), bytes_per_sample=24,
+                        configs=[config("a"), config("b")])
+    result = run_workload(workload, rounds=2)
+    assert reads == {name: [WARMUP_BATCHES, WARMUP_BATCHES + 4] * 2 for name in reads}
+    assert [e.samples for e in result.epochs["conveyor a"]] == [2 * (WARMUP_BATCHES + 4)] * 2
+
+
+def test_settle_waits_for_a_busy_child_to_go_quiet():
+    burn = ("import time; end = time.process_time() + 0.6\n"
+            "while time.process_time() < end: pass\ntime.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", burn])
+    try:
+        deadline = time.monotonic() + 10
+        while cpu_seconds(child.pid) < 0.05 and time.monotonic() < deadline:  # it has started burning
+            time.sleep(0.01)
+        waited = settle(timeout_s=30)
+        assert cpu_seconds(child.pid) >= 0.55  # returned only once the burn was over
+        assert waited < 30
+        assert child.poll() is None  # quiet, not gone
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_stage_profile_shares_and_bottleneck():

@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
                     "1,000 samples, the ratio between them and conveyor's stage profile.")
     p.add_argument("--workloads", default=None,
                    help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all; jpeg-aug alone with --dataset)")
-    p.add_argument("--rounds", type=int, default=3, help="measured rounds after the warm-up round (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="measured rounds (default 3)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="multiplies every workload's sample count (default 1; e.g. 0.1 for a quick look); a "
                         "--dataset folder is read whole")

@@ -4,7 +4,7 @@ conveyor: a pipeline (``conveyor.dataset.Dataset``) read with ``create_tuple_ite
 fresh iterator per epoch; its worker processes, if any, live as long as the dataset.
 torch: ``DataLoader(batch_size, shuffle=True, drop_last=True, num_workers=N)``, a fresh one per
 epoch (its workers start and stop with the epoch), and for ``persistent`` worker counts one
-DataLoader with ``persistent_workers=True`` kept across epochs (its workers made in the warm-up).
+DataLoader with ``persistent_workers=True`` kept across epochs (its workers made in its first warm-up).
 """
 
 from __future__ import annotations

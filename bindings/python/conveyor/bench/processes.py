@@ -62,6 +62,30 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def settle(interval_s: float = 0.05, quiet_cpu_s: float = 0.02, timeout_s: float = 10.0) -> float:
+    """Waits until the processes below this one use less than ``quiet_cpu_s`` of CPU in an
+    ``interval_s`` (at most ``timeout_s``); returns the seconds waited. Blocks the caller.
+
+    A loader dropped mid-epoch can leave work running: a persistent-workers torch DataLoader's
+    workers go on with the batches they had prefetched (jpeg-aug: ~1.5 CPU-seconds), and a
+    configuration measured meanwhile would share the cores with them."""
+    me = os.getpid()
+
+    def tree_cpu() -> Dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in descendants(me)}
+
+    start = time.perf_counter()
+    before = tree_cpu()
+    while time.perf_counter() - start < timeout_s:
+        time.sleep(interval_s)
+        after = tree_cpu()
+        used = sum(cpu - before[pid] for pid, cpu in after.items() if pid in before)
+        if used < quiet_cpu_s:
+            break
+        before = after
+    return time.perf_counter() - start
+
+
 class TreeMeter:
     """Measures one configuration's run: peak summed RSS (sampled every ``interval_s`` on a
     background thread) and CPU seconds of the processes ``pids()`` returns. Use as a context

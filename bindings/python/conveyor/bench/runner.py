@@ -1,8 +1,14 @@
-"""Runs workloads: a warm-up round (each configuration reads its first WARMUP_BATCHES batches:
-worker processes start, imports and caches warm up), then measured rounds in which every
-configuration reads one whole epoch, interleaved (the order rotates each round, so no
-configuration always runs first or right after the same neighbour), and every bound is
-measured once.
+"""Runs workloads: rounds in which every configuration reads one whole epoch, interleaved (the
+order rotates each round, so no configuration always runs first or right after the same
+neighbour), and every bound is measured once.
+
+Each measured epoch follows a warm-up of its own: the configuration reads its first
+WARMUP_BATCHES batches from another iterator, then the runner waits for the work that left
+behind to end (:func:`conveyor.bench.processes.settle`). What the previous configuration left
+is paid there, not in the measurement: cold caches, worker processes starting, prefetched
+batches still being made, and pages a forked worker shares with this process (a torch
+DataLoader forks its workers from this process, after which this process's first write to each
+page it had before the fork is a copy-on-write fault: ~20 % of jpeg-aug's next epoch).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
-from conveyor.bench.processes import TreeMeter, descendants
+from conveyor.bench.processes import TreeMeter, descendants, settle
 from conveyor.bench.workload import Config, Workload
 
 WARMUP_BATCHES = 3
@@ -86,7 +92,7 @@ def run_epoch(config: Config, foreign: Callable[[], set], max_batches: Optional[
 
 
 def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None] = lambda _: None) -> WorkloadResult:
-    """Runs ``workload``: one short warm-up round (not recorded), then ``rounds`` measured ones.
+    """Runs ``rounds`` measured rounds of ``workload`` (see the module docstring).
     ``progress(label)`` is called after each step (a progress bar's update)."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, not {rounds}")
@@ -97,21 +103,19 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
     def foreign_to(config: Config) -> Callable[[], set]:
         return lambda: {p for other in configs if other is not config for p in other.pids()}
 
-    for round_ in range(rounds + 1):
+    for round_ in range(rounds):
         shift = round_ % len(configs)
         for config in list(configs[shift:]) + list(configs[:shift]):
             try:
-                result = run_epoch(config, foreign_to(config), None if round_ else WARMUP_BATCHES)
+                run_epoch(config, foreign_to(config), WARMUP_BATCHES)
+                settle()
+                epochs[config.label].append(run_epoch(config, foreign_to(config)))
             except Exception as error:
                 raise WorkloadError(_describe(workload, config, error)) from error
-            if round_:
-                epochs[config.label].append(result)
             progress(config.label)
         for bound in workload.bounds:
             if bound.run is not None:
-                seconds = bound.run()
-                if round_:
-                    bounds[bound.name].append(bound.samples / seconds)
+                bounds[bound.name].append(bound.samples / bound.run())
                 progress(bound.name)
     for bound in workload.bounds:
         if bound.rate is not None:
@@ -130,4 +134,4 @@ def _describe(workload: Workload, config: Config, error: BaseException) -> str:
 def steps(workload: Workload, rounds: int) -> int:
     """How many times run_workload calls ``progress`` (a progress bar's total)."""
     measured_bounds = sum(1 for b in workload.bounds if b.run is not None)
-    return (rounds + 1) * (len(workload.configs) + measured_bounds)
+    return rounds * (len(workload.configs) + measured_bounds)
