@@ -42,20 +42,25 @@ bool BufferPool::owns(const std::shared_ptr<void>& buffer) const noexcept {
 }
 
 void BufferPool::release(void* buffer, std::size_t nbytes) noexcept {
-  void* freed = buffer;  // this one, when the pool keeps none
+  void* freed[2] = {buffer, nullptr};  // this one, when the pool keeps none or has no room for its node
   if (max_free_ > 0) {
     std::lock_guard lock(mutex_);
-    freed = nullptr;
-    if (idle_.size() == max_free_) {
+    try {
+      idle_.emplace(nbytes, Idle{buffer, returns_++});
+      freed[0] = nullptr;
+    } catch (const std::bad_alloc&) {
+      // No node for it: it is freed below instead of kept.
+    }
+    if (idle_.size() > max_free_) {
       const auto oldest = std::min_element(idle_.begin(), idle_.end(), [](const auto& a, const auto& b) {
         return a.second.returned < b.second.returned;
       });
-      freed = oldest->second.buffer;
+      freed[1] = oldest->second.buffer;
       idle_.erase(oldest);
     }
-    idle_.emplace(nbytes, Idle{buffer, returns_++});
   }
-  if (freed) free_aligned(freed);
+  for (void* f : freed)
+    if (f) free_aligned(f);
 }
 
 }  // namespace conveyor::detail

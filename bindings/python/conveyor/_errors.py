@@ -16,6 +16,7 @@ def user_facing(error: PipelineError) -> BaseException:
     for make in (lambda: type(original)(message), lambda: _subclass(type(original))(message)):
         try:
             exception = make()
+            str(exception)  # a type's own __str__ may read what its constructor sets, as NumPy's errors do
         except Exception:  # the type's constructor wants other arguments
             continue
         exception.stage = error.stage
@@ -28,5 +29,5 @@ def user_facing(error: PipelineError) -> BaseException:
 
 
 def _subclass(base: type) -> type:
-    # An exception of the user's type (isinstance holds) that takes a message.
-    return type(base.__name__, (PipelineError, base), {"__module__": base.__module__})
+    # An exception of the user's type (isinstance holds) that takes a message and shows it.
+    return type(base.__name__, (PipelineError, base), {"__module__": base.__module__, "__str__": BaseException.__str__})

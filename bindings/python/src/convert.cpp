@@ -89,11 +89,10 @@ Tensor tensor_from_python(py::handle value, const std::shared_ptr<DeferredReleas
   bool aligned = std::all_of(strides.begin(), strides.end(),
                              [&](std::int64_t s) { return s % static_cast<std::int64_t>(itemsize(dtype)) == 0; });
   if (negative || !aligned) {
-    // Reversed or unaligned views are rare; one contiguous copy makes them ordinary. NumPy calls
-    // an array C-contiguous whatever the strides of its axes of extent 1 (or all of them when it
-    // is empty), and then returns it as it is, strides and all: the elements are in C order, so
-    // C order's own strides describe them.
-    array = py::array::ensure(array, py::array::c_style | py::array::forcecast);
+    // Reversed or unaligned views are rare; one C-order copy makes them ordinary, and C order's
+    // own strides describe it. ndarray.copy() raises where it fails (a MemoryError for a
+    // reversed broadcast view of terabytes), where py::array::ensure would swallow the error.
+    array = py::reinterpret_borrow<py::array>(array.attr("copy")());
     strides.clear();
   }
   void* data = const_cast<void*>(array.data());
