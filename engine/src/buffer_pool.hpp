@@ -14,7 +14,8 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
  public:
   /// Keeps at most `max_free` idle buffers: a buffer returning to a full pool takes the place of
   /// the one that has been idle longest, which is freed (batch sizes change: padded batches,
-  /// the last of an epoch, another pipeline stage's layout).
+  /// the last of an epoch, another pipeline stage's layout). A buffer returning when the pool
+  /// cannot allocate its bookkeeping is freed instead of kept.
   static std::shared_ptr<BufferPool> create(std::size_t max_free);
   ~BufferPool();
 

@@ -17,11 +17,11 @@ import pytest
 
 import conveyor.dataset as ds
 from conveyor import _core
-from conveyor.bench import images, main
+from conveyor.bench import images, main, runner
 from conveyor.bench.processes import TreeMeter, cpu_seconds, descendants, settle
-from conveyor.bench.runner import WARMUP_BATCHES, run_workload
+from conveyor.bench.runner import WARMUP_BATCHES
 from conveyor.bench.summary import stage_profile
-from conveyor.bench.workload import Config, Epoch, Workload
+from conveyor.bench.workload import Bound, Config, Epoch, Workload
 
 # Per workload: the arguments that make it tiny, its samples and batches per epoch.
 TINY = {
@@ -173,23 +173,34 @@ def test_tree_meter_counts_a_child_process_memory_and_cpu():
     assert meter.peak_rss >= alone + 150 * 2**20  # sampled while the child held its 200 MiB
 
 
-def test_each_measured_epoch_follows_a_warm_up_of_its_own():
-    reads = {"a": [], "b": []}  # per configuration, the batches each of its iterators yielded
+def test_each_measurement_follows_a_warm_up_and_a_settle(monkeypatch):
+    events = []  # in order: ("read", configuration, batches its iterator yielded), "settle", ("bound",)
+    monkeypatch.setattr(runner, "settle", lambda: events.append("settle"))
 
     def config(name):
         def batches():
-            reads[name].append(0)
+            events.append(["read", name, 0])
             for _ in range(WARMUP_BATCHES + 4):
-                reads[name][-1] += 1
+                events[-1][2] += 1
                 yield [np.zeros((2, 3))]
 
         return Config("conveyor", 1, name, lambda: Epoch(batches()))
 
+    def bound_run():
+        events.append(("bound",))
+        return 1.0
+
     workload = Workload("fake", "", samples_per_epoch=2 * (WARMUP_BATCHES + 4), bytes_per_sample=24,
-                        configs=[config("a"), config("b")])
-    result = run_workload(workload, rounds=2)
-    assert reads == {name: [WARMUP_BATCHES, WARMUP_BATCHES + 4] * 2 for name in reads}
+                        configs=[config("a"), config("b")], bounds=[Bound("loop", 10, run=bound_run)])
+    result = runner.run_workload(workload, rounds=2)
+
+    def measured(name):
+        return [["read", name, WARMUP_BATCHES], "settle", ["read", name, WARMUP_BATCHES + 4]]
+
+    bound = [("bound",), "settle", ("bound",)]
+    assert events == measured("a") + measured("b") + bound + measured("b") + measured("a") + bound
     assert [e.samples for e in result.epochs["conveyor a"]] == [2 * (WARMUP_BATCHES + 4)] * 2
+    assert result.bounds["loop"] == [10.0, 10.0]
 
 
 def test_settle_waits_for_a_busy_child_to_go_quiet():
@@ -200,7 +211,8 @@ def test_settle_waits_for_a_busy_child_to_go_quiet():
         deadline = time.monotonic() + 10
         while cpu_seconds(child.pid) < 0.05 and time.monotonic() < deadline:  # it has started burning
             time.sleep(0.01)
-        waited = settle(timeout_s=30)
+        # Quiet is a whole 0.2 s in which it got no clock tick: a burn starved that long is unlikely.
+        waited = settle(interval_s=0.2, quiet_cpu_s=0.005, timeout_s=30)
         assert cpu_seconds(child.pid) >= 0.55  # returned only once the burn was over
         assert waited < 30
         assert child.poll() is None  # quiet, not gone

@@ -129,6 +129,24 @@ def test_a_strided_source_view_keeps_its_values():
         np.testing.assert_array_equal(reversed_, source.matrix[::-1, i])
 
 
+def test_a_source_array_at_an_unaligned_address_is_copied_to_an_aligned_one():
+    class Unaligned:
+        def __init__(self):
+            self.buffer = np.arange(17, dtype=np.uint8).tobytes()
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return np.frombuffer(self.buffer, dtype=np.float32, count=4, offset=1)  # float32 at an odd address
+
+    source = Unaligned()
+    for (value,) in ds.GeneratorDataset(source, ["x"], shuffle=False).create_tuple_iterator(output_numpy=True,
+                                                                                             num_epochs=1):
+        assert value.ctypes.data % 4 == 0
+        np.testing.assert_array_equal(value, source[0])
+
+
 @pytest.mark.parametrize("output_numpy", [True, False], ids=["numpy", "tensor"])
 def test_batches_kept_by_the_consumer_are_never_overwritten(output_numpy):
     """The engine reuses batch buffers; one still referenced must not be reused."""

@@ -16,8 +16,8 @@ def user_facing(error: PipelineError) -> BaseException:
     for make in (lambda: type(original)(message), lambda: _subclass(type(original))(message)):
         try:
             exception = make()
-            str(exception)  # a type's own __str__ may read what its constructor sets, as NumPy's errors do
-        except Exception:  # the type's constructor wants other arguments
+            str(exception)  # a type's own __str__ may fail on a message (it formats what __init__ took)
+        except Exception:  # the type's constructor or __str__ wants other arguments
             continue
         exception.stage = error.stage
         exception.sample = error.sample

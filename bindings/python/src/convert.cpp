@@ -1,6 +1,8 @@
 #include "convert.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -85,14 +87,17 @@ Tensor tensor_from_python(py::handle value, const std::shared_ptr<DeferredReleas
   }
   Shape shape(array.shape(), array.shape() + array.ndim());
   Strides strides(array.strides(), array.strides() + array.ndim());
+  const auto item = static_cast<std::int64_t>(itemsize(dtype));
   bool negative = std::any_of(strides.begin(), strides.end(), [](std::int64_t s) { return s < 0; });
-  bool aligned = std::all_of(strides.begin(), strides.end(),
-                             [&](std::int64_t s) { return s % static_cast<std::int64_t>(itemsize(dtype)) == 0; });
+  bool aligned = reinterpret_cast<std::uintptr_t>(array.data()) % item == 0 &&
+                 std::all_of(strides.begin(), strides.end(), [&](std::int64_t s) { return s % item == 0; });
   if (negative || !aligned) {
     // Reversed or unaligned views are rare; one C-order copy makes them ordinary, and C order's
-    // own strides describe it. ndarray.copy() raises where it fails (a MemoryError for a
-    // reversed broadcast view of terabytes), where py::array::ensure would swallow the error.
-    array = py::reinterpret_borrow<py::array>(array.attr("copy")());
+    // own strides describe it. numpy.array raises where it fails (a MemoryError for a reversed
+    // broadcast view of exabytes), where py::array::ensure would swallow the error; and it makes
+    // a plain ndarray of the same shape whatever the subclass.
+    const py::object copy = py::module_::import("numpy").attr("array")(array, py::arg("order") = "C");
+    array = py::reinterpret_borrow<py::array>(copy);
     strides.clear();
   }
   void* data = const_cast<void*>(array.data());

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Callable, Dict, Iterable, List, Set
+from typing import Callable, Dict, Iterable, List, Set, Tuple
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -63,23 +63,34 @@ def cpu_seconds(pid: int) -> float:
 
 
 def settle(interval_s: float = 0.05, quiet_cpu_s: float = 0.02, timeout_s: float = 10.0) -> float:
-    """Waits until the processes below this one use less than ``quiet_cpu_s`` of CPU in an
-    ``interval_s`` (at most ``timeout_s``); returns the seconds waited. Blocks the caller.
+    """Waits until the processes below this one, together, use less than ``quiet_cpu_s`` of CPU
+    in an ``interval_s``, or until ``timeout_s`` has passed; returns the seconds waited. Blocks
+    the caller. Only processes there at both ends of an interval count (one that ends has no
+    work left; one that starts is counted from the next interval); this process's own threads
+    do not.
 
     A loader dropped mid-epoch can leave work running: a persistent-workers torch DataLoader's
     workers go on with the batches they had prefetched (jpeg-aug: 4 batches of 64 images, ~0.8 s
     on two cores), and a configuration measured meanwhile would share the cores with them."""
     me = os.getpid()
 
-    def tree_cpu() -> Dict[int, float]:
-        return {pid: cpu_seconds(pid) for pid in descendants(me)}
+    def tree_cpu() -> Dict[Tuple[int, str], float]:
+        # By pid and start time: a pid the system hands out again is another process.
+        out = {}
+        for pid in descendants(me):
+            try:
+                fields = _stat_fields(pid)
+                out[(pid, fields[19])] = (int(fields[11]) + int(fields[12])) / _TICK
+            except (OSError, IndexError, ValueError):
+                pass  # gone already
+        return out
 
     start = time.perf_counter()
     before = tree_cpu()
     while time.perf_counter() - start < timeout_s:
         time.sleep(interval_s)
         after = tree_cpu()
-        used = sum(cpu - before[pid] for pid, cpu in after.items() if pid in before)
+        used = sum(cpu - before[key] for key, cpu in after.items() if key in before)
         if used < quiet_cpu_s:
             break
         before = after

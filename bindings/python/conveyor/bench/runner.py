@@ -2,9 +2,9 @@
 order rotates each round, so no configuration always runs first or right after the same
 neighbour), and every bound is measured once.
 
-Each measured epoch follows a warm-up of its own: the configuration reads its first
-WARMUP_BATCHES batches from another iterator, then the runner waits for the work that left
-behind to end (:func:`conveyor.bench.processes.settle`). What the previous configuration left
+Each measurement follows a warm-up of its own: a configuration reads its first WARMUP_BATCHES
+batches from another iterator, a bound runs once untimed; then the runner waits for the work
+that left behind to end (:func:`conveyor.bench.processes.settle`). What the previous configuration left
 is paid there, not in the measurement: cold caches, worker processes starting, prefetched
 batches still being made, and pages a forked worker shares with this process (a torch
 DataLoader forks its workers from this process, after which this process's first write to each
@@ -115,6 +115,8 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
             progress(config.label)
         for bound in workload.bounds:
             if bound.run is not None:
+                bound.run()  # its warm-up
+                settle()
                 bounds[bound.name].append(bound.samples / bound.run())
                 progress(bound.name)
     for bound in workload.bounds:
