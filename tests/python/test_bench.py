@@ -203,6 +203,19 @@ def test_each_measurement_follows_a_warm_up_and_a_settle(monkeypatch):
     assert result.bounds["loop"] == [10.0, 10.0]
 
 
+def test_a_configuration_that_starts_afresh_each_epoch_is_not_warmed_up(monkeypatch):
+    monkeypatch.setattr(runner, "settle", lambda: None)
+    reads = []
+
+    def epoch():
+        reads.append(0)
+        return Epoch(iter([[np.zeros((2, 3))]] * 5))
+
+    config = Config("torch", 2, "fresh", epoch, warm_up=False)
+    runner.run_workload(Workload("fake", "", samples_per_epoch=10, bytes_per_sample=24, configs=[config]), rounds=2)
+    assert len(reads) == 2  # one iterator per measured epoch, none for a warm-up
+
+
 def test_settle_waits_for_a_busy_child_to_go_quiet():
     burn = ("import time; end = time.process_time() + 0.6\n"
             "while time.process_time() < end: pass\ntime.sleep(60)")

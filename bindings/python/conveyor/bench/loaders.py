@@ -3,8 +3,9 @@
 conveyor: a pipeline (``conveyor.dataset.Dataset``) read with ``create_tuple_iterator``, one
 fresh iterator per epoch; its worker processes, if any, live as long as the dataset.
 torch: ``DataLoader(batch_size, shuffle=True, drop_last=True, num_workers=N)``, a fresh one per
-epoch (its workers start and stop with the epoch), and for ``persistent`` worker counts one
-DataLoader with ``persistent_workers=True`` kept across epochs (its workers made in its first warm-up).
+epoch (its workers start and stop with the epoch, so there is nothing to warm up), and for
+``persistent`` worker counts one DataLoader with ``persistent_workers=True`` kept across epochs
+(its workers made in its first warm-up).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def torch_configs(dataset: Any, batch_size: int, worker_counts: Sequence[int] = 
         def epoch() -> Epoch:
             return Epoch(iter(DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=n)))
 
-        return Config(TORCH, n, f"num_workers={n}", epoch)
+        return Config(TORCH, n, f"num_workers={n}", epoch, warm_up=n == 0)
 
     def kept(n: int) -> Config:
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=n,

@@ -3,8 +3,9 @@ order rotates each round, so no configuration always runs first or right after t
 neighbour), and every bound is measured once.
 
 Each measurement follows a warm-up of its own: a configuration reads its first WARMUP_BATCHES
-batches from another iterator, a bound runs once untimed; then the runner waits for the work
-that left behind to end (:func:`conveyor.bench.processes.settle`). What the previous configuration left
+batches from another iterator (unless it starts afresh each epoch, workers and all: see
+``Config.warm_up``), a bound runs once untimed; then the runner waits for the work that left
+behind to end (:func:`conveyor.bench.processes.settle`). What the previous configuration left
 is paid there, not in the measurement: cold caches, worker processes starting, prefetched
 batches still being made, and pages a forked worker shares with this process (a torch
 DataLoader forks its workers from this process, after which this process's first write to each
@@ -107,7 +108,8 @@ def run_workload(workload: Workload, rounds: int, progress: Callable[[str], None
         shift = round_ % len(configs)
         for config in list(configs[shift:]) + list(configs[:shift]):
             try:
-                run_epoch(config, foreign_to(config), WARMUP_BATCHES)
+                if config.warm_up:
+                    run_epoch(config, foreign_to(config), WARMUP_BATCHES)
                 settle()
                 epochs[config.label].append(run_epoch(config, foreign_to(config)))
             except Exception as error:

@@ -21,8 +21,8 @@ def workload_table(summary: Dict[str, Any]) -> str:
     if summary["notes"]:
         lines.append("")
     lines += [f"{summary['rounds']} measured rounds of one epoch ({summary['samples_per_epoch']:,} samples) per "
-              f"configuration, each after a warm-up (its first batches from another iterator); medians, spread "
-              f"min–max, peak RSS the largest seen.", ""]
+              f"configuration, each after a warm-up (its first batches from another iterator; none where the "
+              f"workers start with each epoch); medians, spread min–max, peak RSS the largest seen.", ""]
     lines.append("| loader | setting | samples/s | spread | MB/s | first batch | peak RSS (tree) | CPU s / 1k samples "
                  "| conveyor / torch's best |")
     lines.append("|---|---|---|---|---|---|---|---|---|")

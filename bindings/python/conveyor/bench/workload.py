@@ -30,7 +30,9 @@ class Epoch:
 class Config:
     """A loader at one setting. ``epoch()`` starts one epoch; ``pids()`` names the long-lived
     processes this configuration owns (worker pools kept across epochs), which the memory and
-    CPU figures of the other configurations leave out; ``close()`` lets them go."""
+    CPU figures of the other configurations leave out; ``close()`` lets them go. ``warm_up`` is
+    False for a loader that starts everything afresh each epoch (worker processes included),
+    which a warm-up read before its epoch would not warm."""
 
     side: str
     workers: int
@@ -38,6 +40,7 @@ class Config:
     epoch: Callable[[], Epoch]
     pids: Callable[[], List[int]] = field(default=lambda: [])
     close: Callable[[], None] = field(default=lambda: None)
+    warm_up: bool = True
 
     @property
     def label(self) -> str:
