@@ -53,11 +53,14 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def _cpu(fields: List[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` so far (not counting its children); 0 if it is gone."""
     try:
-        fields = _stat_fields(pid)
-        return (int(fields[11]) + int(fields[12])) / _TICK
+        return _cpu(_stat_fields(pid))
     except (OSError, IndexError, ValueError):
         return 0.0
 
@@ -80,7 +83,7 @@ def settle(interval_s: float = 0.05, quiet_cpu_s: float = 0.02, timeout_s: float
         for pid in descendants(me):
             try:
                 fields = _stat_fields(pid)
-                out[(pid, fields[19])] = (int(fields[11]) + int(fields[12])) / _TICK
+                out[(pid, fields[19])] = _cpu(fields)
             except (OSError, IndexError, ValueError):
                 pass  # gone already
         return out

@@ -66,12 +66,13 @@ from the body's start), then their bytes. The worker starts with a ready message
 then its progress page's descriptor (SCM_RIGHTS: a page that begins with ``<QQQ``, the sample
 it is reading or 2**64-1, the number of the request it answers and the row's position in it).
 It answers each request, in order, with one message: ``<I`` length and a reply per row, or,
-once it is cancelled, a cancelled reply in place of the rows it did not read. A reply is a status byte, 3 cancelled, 1 an error (a pickle of
-(exception, traceback text) follows), or 0 a row: ``<IQI`` (slot, the new slot's size or 0,
-column count), then per column ``B`` kind and for an array (kind 0) ``B`` length of the dtype's
-name (NumPy's, which is conveyor's: "float32"), the name, ``<I`` ndim, ndim ``<q`` extents,
-``<Q`` offset; for bytes (kind 1) ``<QQ`` offset and length. The descriptors of the new slots
-the replies name follow the message, in order.
+once it is cancelled, a cancelled reply in place of the rows it did not read. A reply is a
+status byte, 3 cancelled, 1 an error (a pickle of (exception, traceback text) follows), or 0 a
+row: ``<IQI`` (slot, the new slot's size or 0, column count), then per column ``B`` kind and
+for an array (kind 0) ``B`` length of the dtype's name (NumPy's, which is conveyor's:
+"float32"), the name, ``<I`` ndim, ndim ``<q`` extents, ``<Q`` offset; for bytes (kind 1)
+``<QQ`` offset and length. The descriptors of the new slots the replies name follow the
+message, in order.
 """
 
 from __future__ import annotations
