@@ -1,5 +1,5 @@
 // Batches taken in place: a source that lays a chunk's rows out back to back
-// (Source::batches_in_place) gets chunks of a batch's size, and its batches are its buffers; a
+// (SourceHints::rows_laid_out) gets chunks of a batch's size, and its batches are its buffers; a
 // source that does not has its fetch stage lay them out when it has several workers.
 #include <gtest/gtest.h>
 
@@ -17,15 +17,14 @@ using testing::read_all;
 // Lays each chunk's rows out back to back in one buffer, as worker processes do: an int64 "index"
 // column and an f32 {2} "pair" column, each column's rows contiguous. Row `apart`, when set, gets
 // a buffer of its own. Records each chunk's size and the buffer its first row lies in.
-class Chunks final : public Source {
+class Chunks final : public RandomAccessSource {
  public:
   Chunks(std::size_t n, std::size_t block, bool in_place, std::optional<std::uint64_t> apart = std::nullopt)
       : n_(n), block_(block), in_place_(in_place), apart_(apart) {}
-  std::optional<std::size_t> size() const override { return n_; }
-  bool random_access() const noexcept override { return true; }
-  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
-  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                  std::span<std::exception_ptr>, std::stop_token) const override {
+  std::size_t size() const override { return n_; }
+  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
+  void read_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                 std::span<std::exception_ptr>, std::stop_token) const override {
     const auto n = static_cast<std::int64_t>(indices.size());
     Tensor index = Tensor::empty(DType::i64, {n});
     Tensor pair = Tensor::empty(DType::f32, {n, 2});
@@ -43,10 +42,7 @@ class Chunks final : public Source {
     sizes_.push_back(indices.size());
     buffers_[indices[0]] = index.data();
   }
-  std::size_t fetch_block() const noexcept override { return block_; }
-  bool batches_in_place() const noexcept override { return in_place_; }
-  void reset() override {}
-  std::optional<Row> next() override { return std::nullopt; }
+  SourceHints hints() const noexcept override { return {.block = block_, .rows_laid_out = in_place_}; }
 
   std::vector<std::size_t> chunk_sizes() const {
     std::lock_guard lock(mutex_);
@@ -275,22 +271,19 @@ TEST(BatchInPlaceTest, RowsTheFetchStageDidNotLayOutAreCopiedEvenWhenTheyLieBack
   set_config(saved);
 }
 
-// Chunks whose fetch_many throws for the piece holding row `bad`.
-class ThrowsForAPiece final : public Source {
+// Chunks whose read_many throws for the piece holding row `bad`.
+class ThrowsForAPiece final : public RandomAccessSource {
  public:
   explicit ThrowsForAPiece(std::uint64_t bad) : bad_(bad) {}
-  std::optional<std::size_t> size() const override { return 64; }
-  bool random_access() const noexcept override { return true; }
-  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
-  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                  std::span<std::exception_ptr>, std::stop_token) const override {
+  std::size_t size() const override { return 64; }
+  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
+  void read_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                 std::span<std::exception_ptr>, std::stop_token) const override {
     for (std::size_t i = 0; i < indices.size(); ++i) {
       if (indices[i] == bad_) throw std::runtime_error("the store is down");
       rows[i] = {Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(indices[i]))};
     }
   }
-  void reset() override {}
-  std::optional<Row> next() override { return std::nullopt; }
 
  private:
   std::uint64_t bad_;

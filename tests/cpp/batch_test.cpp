@@ -112,7 +112,7 @@ TEST(BatchCollationTest, MismatchedShapesNameColumnBatchAndBothShapes) {
 }
 
 // Rows of `extent` uint8 that take one byte of memory: views of a single zero, every stride 0.
-std::shared_ptr<Source> broadcast_rows(std::int64_t extent) {
+std::shared_ptr<RandomAccessSource> broadcast_rows(std::int64_t extent) {
   return function_source(4, [extent](std::size_t) {
     auto zero = Tensor::zeros(DType::u8, {1});
     return Row{Tensor::from_memory(zero.data(), DType::u8, {extent}, {0}, zero.owner())};

@@ -1,10 +1,10 @@
-// The batch buffer pool (engine/src/buffer_pool.hpp, internal): which idle buffer a request
+// The batch buffer pool (engine/src/memory/buffer_pool.hpp, internal): which idle buffer a request
 // gets, and which one a full pool lets go of.
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "buffer_pool.hpp"
+#include "memory/buffer_pool.hpp"
 
 namespace conveyor::detail {
 namespace {

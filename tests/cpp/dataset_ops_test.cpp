@@ -26,33 +26,65 @@ Dataset squares(std::size_t n) {
                           {"index", "square"}, {.shuffle = false});
 }
 
-// Row i of epoch e is 10 i + e: the source reads the epoch the engine passes to fetch().
-class EpochEcho final : public Source {
+// Row i of epoch e is 10 i + e: the source reads the epoch the engine passes to read().
+class EpochEcho final : public RandomAccessSource {
  public:
-  std::optional<std::size_t> size() const override { return 4; }
-  bool random_access() const noexcept override { return true; }
-  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch()"); }
-  Row fetch(std::size_t index, std::uint64_t epoch) const override {
+  std::size_t size() const override { return 4; }
+  Row read(std::size_t index, std::uint64_t epoch) const override {
     return {Tensor::scalar(static_cast<std::int64_t>(10 * index + epoch))};
   }
-  void reset() override {}
-  std::optional<Row> next() override { return std::nullopt; }
 };
 
-TEST(SourceTest, FetchIsToldTheIteratorsEpoch) {
+TEST(SourceTest, ReadIsToldTheIteratorsEpoch) {
   auto ds = GeneratorDataset(std::make_shared<EpochEcho>(), {"v"}, {.shuffle = false, .num_parallel_workers = 2});
   EXPECT_EQ(read_all(ds.iterate(3), "v"), (std::vector<std::int64_t>{0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32}));
 }
 
+// A stream of n rows 0, 1, ... that only has next(): no reset, size or fork.
+class Counter final : public IterableSource {
+ public:
+  explicit Counter(std::int64_t n) : n_(n) {}
+  std::optional<Row> next() override {
+    if (next_ == n_) return std::nullopt;
+    return Row{Tensor::scalar(next_++)};
+  }
+
+ private:
+  std::int64_t n_;
+  std::int64_t next_ = 0;
+};
+
+TEST(SourceTest, AnIterableSourceWithOnlyNextContinuesItsStreamEachEpochAndIsShared) {
+  auto source = std::make_shared<Counter>(5);
+  auto ds = GeneratorDataset(source, {"v"});
+  EXPECT_EQ(ds.get_dataset_size(), std::nullopt) << "no size() means an unknown length";
+  // Without reset() every epoch continues the same stream, and without fork() a second
+  // pipeline reads on where the first stopped.
+  EXPECT_EQ(read_all(ds.take(2).iterate(1), "v"), (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(read_all(ds.iterate(2), "v"), (std::vector<std::int64_t>{2, 3, 4}));
+}
+
+TEST(SourceTest, ARandomAccessSourceWithOnlySizeAndReadIsReadByIndexInAnyChunks) {
+  auto ds = GeneratorDataset(std::make_shared<EpochEcho>(), {"v"}, {.shuffle = false, .num_parallel_workers = 2});
+  const SourceHints none = EpochEcho{}.hints();
+  EXPECT_EQ(none.block, 0u);
+  EXPECT_FALSE(none.rows_laid_out);
+  EXPECT_EQ(read_all(ds.batch(3).iterate(1), "v"), (std::vector<std::int64_t>{0, 10, 20, 30}));
+}
+
+TEST(SourceTest, ANullSourceIsRefused) {
+  EXPECT_THROW(GeneratorDataset(std::shared_ptr<RandomAccessSource>(), {"v"}), std::invalid_argument);
+  EXPECT_THROW(GeneratorDataset(std::shared_ptr<IterableSource>(), {"v"}), std::invalid_argument);
+}
+
 // Reads chunks of fixed size: records each chunk's indices, and fails index `bad`.
-class Blocks final : public Source {
+class Blocks final : public RandomAccessSource {
  public:
   Blocks(std::size_t n, std::size_t block, std::uint64_t bad) : n_(n), block_(block), bad_(bad) {}
-  std::optional<std::size_t> size() const override { return n_; }
-  bool random_access() const noexcept override { return true; }
-  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
-  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                  std::span<std::exception_ptr> errors, std::stop_token) const override {
+  std::size_t size() const override { return n_; }
+  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
+  void read_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                 std::span<std::exception_ptr> errors, std::stop_token) const override {
     {
       std::lock_guard lock(mutex_);
       chunks_.emplace_back(indices.begin(), indices.end());
@@ -64,9 +96,7 @@ class Blocks final : public Source {
         rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i]))};
     }
   }
-  std::size_t fetch_block() const noexcept override { return block_; }
-  void reset() override {}
-  std::optional<Row> next() override { return std::nullopt; }
+  SourceHints hints() const noexcept override { return {.block = block_}; }
   std::vector<std::vector<std::uint64_t>> chunks() const {
     std::lock_guard lock(mutex_);
     auto sorted = chunks_;

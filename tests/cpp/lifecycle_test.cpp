@@ -40,6 +40,21 @@ TEST(BackpressureTest, AStalledConsumerHoldsTheReadRowsBounded) {
   EXPECT_GT(calls(), stalled) << "reading resumes with the consumer";
 }
 
+TEST(BackpressureTest, APipelineGivenItsOwnConfigPrefetchesAsThatSays) {
+  RangeSource source{100000};
+  auto ds = GeneratorDataset(source, {"index"}, {.shuffle = false, .num_parallel_workers = 2}).batch(256);
+  Config deep = config();
+  deep.prefetch_size = 64;
+  auto it = ds.iterate(1, Position{}, deep);
+  ASSERT_TRUE(it.next());
+  // The default depth (8 batches) and the chunks in flight hold at most (8 + 2) * 256 +
+  // (2 * 3 + 2 + 1) * 256 rows: a pipeline that reads on past that filled its own deeper queue.
+  EXPECT_GE(settled([&] { return source.calls->load(); }), 64u * 256) << "the pipeline's prefetch_size was not used";
+  EXPECT_EQ(config().prefetch_size, Config{}.prefetch_size) << "the process-wide defaults changed";
+  deep.prefetch_size = 0;
+  EXPECT_THROW(ds.iterate(1, Position{}, deep), std::invalid_argument);
+}
+
 TEST(EpochTest, TheNextEpochStartsBeforeTheLastBatchIsConsumed) {
   RangeSource source{40};
   auto it = counted(source, 2).iterate(2);

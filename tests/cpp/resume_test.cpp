@@ -2,7 +2,7 @@
 // stages (filter, shuffle buffer, take, skip, repeat, per_batch_map), the source (random access
 // or iterable, read row by row or in chunks seeded per chunk) and the worker count; a
 // random-access source is not read again before the position (but for whole chunks of a source
-// with a fetch_block); pipelines that cannot resume mid-epoch say which stage stands in the way.
+// with a SourceHints::block); pipelines that cannot resume mid-epoch say which stage stands in the way.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -38,15 +38,14 @@ bool keeps(const Row& row) { return row[0].item<std::int64_t>() % 3 != 1; }
 // chunk's indices, drawing each row's noise from it in order, as worker processes do: a row
 // read in another chunk (or alone) gets other noise. Row i is i * 1000 + its noise. Counts the
 // rows it reads.
-class ChunkSeeded final : public Source {
+class ChunkSeeded final : public RandomAccessSource {
  public:
   static constexpr std::size_t kBlock = 4;
   explicit ChunkSeeded(std::size_t n) : n_(n) {}
-  std::optional<std::size_t> size() const override { return n_; }
-  bool random_access() const noexcept override { return true; }
-  Row get(std::size_t) const override { throw std::logic_error("the engine calls fetch_many()"); }
-  void fetch_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
-                  std::span<std::exception_ptr>, std::stop_token) const override {
+  std::size_t size() const override { return n_; }
+  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
+  void read_many(std::span<const std::uint64_t> indices, std::uint64_t epoch, std::span<Row> rows,
+                 std::span<std::exception_ptr>, std::stop_token) const override {
     *reads_ += indices.size();
     std::uint64_t seed = detail::mix({epoch});
     for (std::uint64_t index : indices) seed = detail::mix({seed, index});
@@ -54,9 +53,7 @@ class ChunkSeeded final : public Source {
     for (std::size_t i = 0; i < indices.size(); ++i)
       rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i] * 1000 + rng.below(1000)))};
   }
-  std::size_t fetch_block() const noexcept override { return kBlock; }
-  void reset() override {}
-  std::optional<Row> next() override { return std::nullopt; }
+  SourceHints hints() const noexcept override { return {.block = kBlock}; }
   std::size_t reads() const { return reads_->load(); }
 
  private:
@@ -401,15 +398,12 @@ TEST(ResumeJumpTest, MidEpochWithReplacedSamplesIsAnError) {
 }
 
 // Rows by fixed chunks of 16, as a source of worker processes reads them.
-class Chunked final : public Source {
+class Chunked final : public RandomAccessSource {
  public:
   explicit Chunked(std::size_t n) : n_(n) {}
-  std::optional<std::size_t> size() const override { return n_; }
-  bool random_access() const noexcept override { return true; }
-  Row get(std::size_t index) const override { return {Tensor::scalar(static_cast<std::int64_t>(index))}; }
-  std::size_t fetch_block() const noexcept override { return 16; }
-  void reset() override {}
-  std::optional<Row> next() override { return std::nullopt; }
+  std::size_t size() const override { return n_; }
+  Row read(std::size_t index, std::uint64_t) const override { return {Tensor::scalar(static_cast<std::int64_t>(index))}; }
+  SourceHints hints() const noexcept override { return {.block = 16}; }
 
  private:
   std::size_t n_;

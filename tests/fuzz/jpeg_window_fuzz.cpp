@@ -1,4 +1,4 @@
-// libFuzzer target for the cropped, DCT-scaled JPEG decoder (ops/src/jpeg_window.cpp) called
+// libFuzzer target for the cropped, DCT-scaled JPEG decoder (ops/src/codecs/jpeg_window.cpp) called
 // directly, with the scale, window and colour mode taken from the input, so that every window
 // position and scale is reached, not only those choose_crop_window() picks (decode_fuzz covers
 // that path). The last six bytes choose the parameters (FuzzedDataProvider takes integers from
@@ -19,8 +19,8 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
-#include "jpeg_turbo.hpp"
-#include "jpeg_window.hpp"
+#include "codecs/jpeg_turbo.hpp"
+#include "codecs/jpeg_window.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // libFuzzer target for the conversion of Python rows into tensors: conveyor::python::row_from_python
-// (bindings/python/src/convert.cpp), the function the bindings call on every value a Python
+// (bindings/python/src/core/convert.cpp), the function the bindings call on every value a Python
 // source or map function returns, run in an embedded interpreter.
 //
 // row_values.py turns the fuzzer's bytes into a Python value (arrays of any dtype, byte order,
@@ -21,7 +21,7 @@
 
 #include <pybind11/embed.h>
 
-#include "convert.hpp"
+#include "core/convert.hpp"
 
 namespace py = pybind11;
 

@@ -2,7 +2,8 @@
 /// \file config.hpp
 /// Process-wide defaults, like mindspore.dataset.config: what a pipeline uses where its own
 /// options leave a value unset. They are read when an iterator is created, so changing them
-/// never affects a running pipeline. This is conveyor's only process-wide state.
+/// never affects a running pipeline; Dataset::iterate can also be given a Config of its own.
+/// This is conveyor's only process-wide state.
 
 #include <cstddef>
 #include <cstdint>
@@ -45,8 +46,10 @@ struct Config {
 
 /// The current defaults. Thread-safe.
 Config config();
-/// Replaces the defaults. Thread-safe; throws std::invalid_argument on a zero prefetch_size or a
+/// Throws std::invalid_argument for settings no pipeline runs with: a zero prefetch_size or a
 /// rows_per_task over kMaxRowsPerTask.
+void check(const Config& config);
+/// Replaces the defaults. Thread-safe; throws as check() does.
 void set_config(const Config& config);
 
 }  // namespace conveyor

@@ -4,10 +4,12 @@
 
 #include "conveyor/config.hpp"
 #include "conveyor/dataset.hpp"
+#include "conveyor/dataset_options.hpp"
 #include "conveyor/dtype.hpp"
 #include "conveyor/error.hpp"
 #include "conveyor/iterator.hpp"
 #include "conveyor/memory.hpp"
+#include "conveyor/op.hpp"
 #include "conveyor/position.hpp"
 #include "conveyor/row.hpp"
 #include "conveyor/sampler.hpp"

@@ -14,17 +14,17 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "conveyor/config.hpp"
+#include "conveyor/dataset_options.hpp"
 #include "conveyor/iterator.hpp"
+#include "conveyor/op.hpp"
 #include "conveyor/position.hpp"
 #include "conveyor/row.hpp"
-#include "conveyor/sampler.hpp"
 #include "conveyor/source.hpp"
 
 namespace conveyor {
@@ -32,71 +32,6 @@ namespace conveyor {
 namespace detail {
 struct Node;
 }
-
-/// A per-row operation of map(): takes the input columns, returns the output columns. Called
-/// from several worker threads at once, so it must be thread-safe.
-using RowOp = std::function<Row(Row)>;
-/// Where one op meets one row. An op that draws random numbers seeds its generator from all four
-/// (detail::mix in random.hpp): the same seed then gives the same result whatever the worker
-/// count or scheduling, and each epoch gives new draws.
-struct OpContext {
-  /// The configured seed when the iterator started.
-  std::uint64_t seed = 0;
-  std::uint64_t epoch = 0;
-  /// The row's source index.
-  std::uint64_t sample = 0;
-  /// The op's position among all map ops of the pipeline.
-  std::uint64_t op = 0;
-};
-/// A map op that sees its OpContext; thread-safe like RowOp.
-using ContextOp = std::function<Row(Row, const OpContext&)>;
-/// A filter predicate over the input columns; must be thread-safe.
-using Predicate = std::function<bool(const Row&)>;
-
-/// How GeneratorDataset reads its source. Unset values come from conveyor::config().
-struct GeneratorOptions {
-  /// Global shuffle of a random-access source (a RandomSampler); unset means true for random
-  /// access. An iterable source cannot be shuffled here: use Dataset::shuffle(buffer_size).
-  std::optional<bool> shuffle{};
-  /// Seed of the shuffle or sharding.
-  std::optional<std::uint64_t> seed{};
-  /// Threads calling the source's get() at once.
-  std::optional<std::size_t> num_parallel_workers{};
-  /// An explicit sampler; excludes shuffle, num_shards and shard_id.
-  std::shared_ptr<const Sampler> sampler{};
-  /// Rows per epoch (at most the source's size).
-  std::optional<std::size_t> num_samples{};
-  /// Sharding: read shard `shard_id` of `num_shards` (a DistributedSampler).
-  std::optional<std::size_t> num_shards{};
-  std::optional<std::size_t> shard_id{};
-};
-
-/// Padding for one column of a batch: each row is padded to `shape` (an extent of -1 means
-/// the largest in the batch; an empty shape means the largest along every axis) with `value`.
-struct PadInfo {
-  Shape shape;
-  double value = 0;
-};
-
-/// What a per_batch_map learns about the batch in hand.
-struct BatchInfo {
-  /// The batch's number within its epoch, from 0.
-  std::uint64_t batch_num = 0;
-  /// The epoch, from 0.
-  std::uint64_t epoch_num = 0;
-};
-
-/// Options of batch() beyond its size and drop_remainder.
-struct BatchOptions {
-  /// Transforms each batch's rows before they are collated (MindSpore's per_batch_map): gets the
-  /// rows, returns the rows to collate (any number), each with as many columns as
-  /// output_columns names (as the input has, when it is empty). Runs on the batch stage's
-  /// thread.
-  std::function<std::vector<Row>(std::vector<Row>, const BatchInfo&)> per_batch_map{};
-  std::vector<std::string> output_columns{};
-  /// Columns whose rows may differ in shape, and how to pad them.
-  std::map<std::string, PadInfo> pad_info{};
-};
 
 /// A pipeline description. See the file comment.
 class Dataset {
@@ -166,7 +101,7 @@ class Dataset {
   /// A mid-epoch position from Iterator::position() carries its stages' state (a Cut): then
   /// filters, take, skip, repeat, per_batch_map and one shuffle buffer are resumed too, the
   /// buffer's rows read again (by index from a random-access source, each in the whole chunk of
-  /// the sampler's order it was read in when the source has a Source::fetch_block; an iterable
+  /// the sampler's order it was read in when the source hints a SourceHints::block; an iterable
   /// one is read from its start up to the position, keeping them). Pipelines that record no
   /// Cut, and so cannot resume mid-epoch: zip or concat; a shuffle buffer over anything but
   /// map, project and rename stages and a source (not over a filter, another shuffle buffer, a
@@ -175,6 +110,9 @@ class Dataset {
   /// rename and batch stages allow. Throws std::invalid_argument naming the stage that stands in
   /// the way, or when the Cut does not fit the pipeline.
   Iterator iterate(std::int64_t num_epochs, Position start) const;
+  /// iterate() with the settings of `config` in place of conveyor::config() (a pipeline of its
+  /// own prefetch depth, say). Throws as check(config) does.
+  Iterator iterate(std::int64_t num_epochs, Position start, const Config& config) const;
   /// A text naming the pipeline's stages and their parameters, equal for pipelines built the
   /// same way: lets a saved Position be checked against the pipeline it is loaded into. Python
   /// functions and native op arguments are not part of it.
@@ -187,13 +125,12 @@ class Dataset {
   std::shared_ptr<const detail::Node> node_;
 };
 
-/// A dataset over `source`, whose rows have `column_names`.
-Dataset GeneratorDataset(std::shared_ptr<Source> source, std::vector<std::string> column_names,
-                         GeneratorOptions options = {});
+/// A dataset over `source` (of either kind; not null), whose rows have `column_names`.
+Dataset GeneratorDataset(AnySource source, std::vector<std::string> column_names, GeneratorOptions options = {});
 
 /// A dataset over any random-access or iterable type (see source.hpp), taken by value.
 template <class T>
-  requires RandomAccessSource<T> || IterableSource<T>
+  requires RandomAccessType<T> || IterableType<T>
 Dataset GeneratorDataset(T source, std::vector<std::string> column_names, GeneratorOptions options = {}) {
   return GeneratorDataset(make_source(std::move(source)), std::move(column_names), std::move(options));
 }

@@ -14,7 +14,7 @@ namespace conveyor {
 struct ShuffleState {
   /// The source positions of its rows (in the epoch's sampler order, or rows of an iterable's
   /// pass, from 0), in buffer order: a resumed pipeline reads them again, by index for a
-  /// random-access source (in the whole chunks it read them in, for a Source::fetch_block).
+  /// random-access source (in the whole chunks it read them in, for a SourceHints::block).
   std::vector<std::uint64_t> rows;
   /// Its generator's state (see detail::Rng::state).
   std::array<std::uint64_t, 4> rng{};

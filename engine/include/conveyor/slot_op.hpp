@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <functional>
 
-#include "conveyor/dataset.hpp"
+#include "conveyor/op.hpp"
 #include "conveyor/tensor.hpp"
 
 namespace conveyor {

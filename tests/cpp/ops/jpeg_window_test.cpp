@@ -1,8 +1,8 @@
-// The cropped JPEG decoder (ops/src/jpeg_window.hpp, internal): the window it decodes is the same
+// The cropped JPEG decoder (ops/src/codecs/jpeg_window.hpp, internal): the window it decodes is the same
 // window of a whole decode by TurboJPEG at the same scale, bit for bit, whatever the chroma
 // subsampling, scale, window and encoding; and its bad input is an error.
 
-#include "jpeg_window.hpp"
+#include "codecs/jpeg_window.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,10 +17,10 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "codecs/jpeg_turbo.hpp"
 #include "conveyor/detail/random.hpp"
 #include "errors.hpp"
 #include "images.hpp"
-#include "jpeg_turbo.hpp"
 #include "printers.hpp"
 
 namespace conveyor::ops::internal {

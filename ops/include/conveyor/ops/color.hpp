@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "conveyor/detail/random.hpp"
-#include "conveyor/slot_op.hpp"
 #include "conveyor/ops/range.hpp"
+#include "conveyor/slot_op.hpp"
 #include "conveyor/tensor.hpp"
 
 namespace conveyor::ops {

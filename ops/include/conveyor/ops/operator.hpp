@@ -20,7 +20,7 @@
 #include <variant>
 #include <vector>
 
-#include "conveyor/dataset.hpp"
+#include "conveyor/op.hpp"
 
 namespace conveyor::ops {
 

@@ -1,0 +1,84 @@
+#pragma once
+// BatchStream: collates batch_size rows into one pooled, contiguous tensor per column.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include "conveyor/slot_op.hpp"
+#include "graph/node.hpp"
+#include "memory/buffer_pool.hpp"
+#include "stages/stream.hpp"
+
+namespace conveyor::detail {
+
+/// A map's last op, run by the batch stage as it collates `column` (see slot_op.hpp); its errors
+/// name `stage`, the map stage it belongs to.
+struct SlotWriter {
+  std::size_t column;
+  SlotOp op;
+  std::string stage;
+};
+
+/// The rows a batch stage may take as its batch without copying them: any (they come from a
+/// source that lays its chunks out itself, SourceHints::rows_laid_out), or only those in buffers
+/// of `laid_out` (the fetch stage's, see BatchLayout). None by default: rows may be views of a
+/// source's own data, which a batch must not alias.
+struct TakenInPlace {
+  bool any = false;
+  std::shared_ptr<const BufferPool> laid_out;
+};
+
+/// Pulls up to batch_size rows and copies each straight into its slot of the batch buffer (one
+/// copy per row). A short last batch of an epoch is emitted unless drop_remainder. Rows whose
+/// shapes or dtypes differ in an unpadded column are an Error naming the column, the batch and
+/// both shapes. A column with a SlotWriter is written by it instead of copied. An unpadded
+/// column whose rows already lie back to back in one buffer, in order, that `in_place` trusts,
+/// is that buffer, not a copy. A batch carries its last row's stamp, with its number in the
+/// epoch + 1 in slot `slot`; resumed, the stage numbers batches from `resume.count`.
+class BatchStream final : public Stream {
+ public:
+  /// Large batches are copied in parallel in `arena`, which must outlive the stream.
+  BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
+              std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
+              std::optional<SlotWriter> writer = std::nullopt, std::size_t slot = kStampWords,
+              std::optional<ResumeCount> resume = std::nullopt, TakenInPlace in_place = {});
+  void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
+  void begin_epoch(std::uint64_t epoch) override;
+  std::optional<Sample> next() override;
+  void cancel() noexcept override { child_->cancel(); }
+
+ private:
+  std::vector<Sample> map_batch(std::vector<Sample> rows, std::uint64_t batch) const;
+  Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
+  Tensor write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const;
+  /// A pooled, contiguous batch of `rows` rows of `row_shape`; throws a std::bad_alloc saying
+  /// what it needed when its size overflows, is more than the memory available (cgroup limits
+  /// included) or is refused.
+  Tensor allocate(DType dtype, const Shape& row_shape, std::size_t rows) const;
+  /// Runs fill(i) for every row i, on the arena's workers when the batch is `nbytes` >= 1 MiB.
+  void for_each_row(std::size_t rows, std::size_t nbytes, const std::function<void(std::size_t)>& fill) const;
+
+  static constexpr std::size_t kParallelCopyBytes = 1 << 20;
+  /// New batch buffers of this size or more are checked against the memory available.
+  static constexpr std::size_t kCheckedBytes = 64 << 20;
+
+  std::unique_ptr<Stream> child_;
+  tbb::task_arena& arena_;
+  BatchOp op_;
+  std::vector<std::string> columns_;
+  std::shared_ptr<BufferPool> pool_;
+  std::shared_ptr<StageCounters> counters_;
+  std::optional<SlotWriter> writer_;
+  std::size_t slot_;
+  std::optional<ResumeCount> resume_;
+  TakenInPlace in_place_;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t batch_number_ = 0;
+  bool epoch_over_ = false;
+};
+
+}  // namespace conveyor::detail
