@@ -272,6 +272,64 @@ def test_worker_init_fn_runs_in_each_worker():
     loader.close()
 
 
+class CountsReads(tud.Dataset):
+    """Item i: i; each read appends a byte to the file ``path``, from whichever process reads it."""
+
+    def __init__(self, path, size):
+        self.path, self.size = path, size
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, i):
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, b".")
+        finally:
+            os.close(fd)
+        return i
+
+
+def settled_size(path, quiet=1.0, limit=10.0):
+    """The size of the file ``path`` once it has not grown for ``quiet`` seconds (or after
+    ``limit`` seconds)."""
+    deadline = time.monotonic() + limit
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = os.path.getsize(path) if os.path.exists(path) else 0
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.05)
+    return size
+
+
+def test_prefetch_factor_leaves_the_process_wide_prefetch_size_as_it_is():
+    ds.config.set_prefetch_size(5)
+    loader = DataLoader(Numbers(16), batch_size=2, num_workers=2, prefetch_factor=3)
+    epoch = iter(loader)
+    first = next(epoch)
+    assert ds.config.get_prefetch_size() == 5  # while the loader's pipeline runs
+    assert [first["y"].tolist()] + [b["y"].tolist() for b in epoch] == [[i, i + 1] for i in range(0, 16, 2)]
+    assert ds.config.get_prefetch_size() == 5
+    loader.close()
+
+
+def test_prefetch_factor_bounds_the_batches_read_ahead_of_a_reader_that_stops(tmp_path):
+    ds.config.set_prefetch_size(64)  # were it the loader's bound, the whole dataset would be read ahead
+    reads = str(tmp_path / "reads")
+    loader = DataLoader(CountsReads(reads, 40 * 16), batch_size=16, num_workers=2, prefetch_factor=3)
+    epoch = iter(loader)
+    first = next(epoch)
+    # One batch taken, prefetch_factor * num_workers = 6 queued, a few in flight in the fetch and
+    # batch stages (about 12 batches in all), far from the 40 a prefetch of 64 reads.
+    assert settled_size(reads) <= 16 * 16
+    batches = [first.tolist()] + [b.tolist() for b in epoch]
+    assert batches == [list(range(i, i + 16)) for i in range(0, 640, 16)]
+    loader.close()
+
+
 class LateOnce(Numbers):
     """Item 1 takes 2 s the first time it is read."""
 

@@ -399,9 +399,12 @@ def test_rows_after_a_death_in_a_batch_sized_request_are_drawn_as_before_from_th
 
 def test_a_replacement_worker_that_fails_to_start_is_an_error_and_is_tried_again(tmp_path, monkeypatch):
     import functools
+    from conveyor.dataset import _generator
     from conveyor.dataset._workers import WorkerError, WorkerPool
     marker = str(tmp_path / "marker")
-    monkeypatch.setattr(ds, "WorkerPool", functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
+    # GeneratorDataset starts its workers with the WorkerPool its module sees.
+    monkeypatch.setattr(_generator, "WorkerPool",
+                        functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
     data = ds.GeneratorDataset(DiesOnce(marker, note="refuse"), ["x", "noise"], shuffle=False, num_parallel_workers=2)
     with pytest.raises(WorkerError) as raised:
         rows(data)
@@ -427,9 +430,11 @@ def test_rows_sent_to_a_replacement_that_cannot_start_are_read_by_a_worker_that_
     # The replacement dies before reading any of the rows it is sent: none of them is blamed for
     # a death; they are sent again, and only the sample the first worker died on is lost.
     import functools
+    from conveyor.dataset import _generator
     from conveyor.dataset._workers import WorkerPool
     marker = str(tmp_path / "marker")
-    monkeypatch.setattr(ds, "WorkerPool", functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
+    monkeypatch.setattr(_generator, "WorkerPool",
+                        functools.partial(WorkerPool, worker_init=RefusesToStart(marker)))
     ds.config.set_error_samples_mode("skip")
     data = ds.GeneratorDataset(DiesOnce(marker, note="refuse"), ["x", "noise"], shuffle=False, num_parallel_workers=2)
     assert [int(x) for x, _ in rows(data)[0]] == [i for i in range(32) if i != 13]

@@ -1,78 +1,12 @@
 """Worker processes for ``python_multiprocessing=True``: a dataset's ``__getitem__``
-(``GeneratorDataset``) or a run of Python map functions (``map``) runs in N processes, and the
-rows come back through shared memory without a copy.
+(``GeneratorDataset``: a ``SourceJob``) or a run of Python map functions (``map``: a ``MapJob``)
+runs in the processes of a ``WorkerPool``, and the rows come back through shared memory without a
+copy. The processes start with the ``forkserver`` method and re-import the main module, so a
+script must build and iterate its pipelines under ``if __name__ == "__main__":``, and the job
+must pickle. Workers live as long as the pool, across epochs and iterators.
 
-How it works:
-
-* Processes start with the ``forkserver`` method: the engine's threads exist already, and
-  forking a threaded process is unsafe; the fork server is a single-threaded process that forks
-  the workers. The dataset is pickled once per worker, when it starts; workers live as long as
-  the dataset, across epochs and iterators. (A new process re-imports the main module: a script
-  must build and iterate its pipelines under ``if __name__ == "__main__":``, as with any
-  spawn-style multiprocessing.)
-* A pool runs one job: a ``SourceJob`` (rows by index) or a ``MapJob`` (functions applied to the
-  columns the request carries). The parent's side is native (bindings/python/src/
-  worker_group.cpp, with worker_source.cpp and worker_map.cpp): the engine's threads send
-  requests and read replies on each worker's socket and wrap the rows as tensors, without the
-  GIL. Python is called only to describe an exception or a death.
-* Each worker writes a row into one of its slots (native code, ``_RowWriter`` in
-  bindings/python/src/worker_rows.cpp): a ``memfd``, anonymous shared memory that the
-  worker creates and hands to the parent over the socket (SCM_RIGHTS). It has no name, so
-  nothing can be left behind in /dev/shm whichever process dies and however; its memory goes
-  back when both sides have unmapped it. The slot stays the row's until the engine lets go of
-  the last tensor over it; its id then goes back to the worker with the next request. A row
-  larger than every free slot gets a new slot of at least its size (rounded up to a power of
-  two): slots follow the rows, there is no ``max_rowsize`` to guess. A slot larger than the
-  memory left (MemAvailable, or the room under a memory cgroup's limit, as in a container) is a
-  MemoryError that says what was needed and what was available, not a visit from the OOM killer.
-* The engine reads rows in whole chunks of ``ROWS_PER_CHUNK`` consecutive positions of the
-  sampler's order, one or several chunks a request, and the worker answers a request in one
-  message, so that a request's cost (the parent is woken once, not once a row) is shared by its
-  rows. Before each chunk the worker seeds ``random``, ``numpy.random`` and (when torch is
-  loaded) torch's CPU generator from (seed, epoch, the chunk's indices), and reads the chunk in
-  order: a dataset that draws random numbers gives the same rows whatever the number of workers,
-  the size of the requests and how they are scheduled. (Seeding costs ~15 us, too much to pay
-  per row.) A map request carries one row, and the generators are seeded from (seed, epoch,
-  sample, op).
-* The rows of a request longer than a chunk share one slot, laid out as a batch of them: each column's rows back to back,
-  by position in the request (a row whose columns differ in size from the first row's gets a
-  slot of its own). When ``batch()`` sits directly on the dataset (renames and projections
-  aside), a request is one batch, and the engine's batch is that slot: the batch is collated by
-  the worker as it writes its rows, not copied again in the parent.
-* Between rows (at most once a millisecond: a poll per row costs a cheap row more than the rest
-  of its way back) the worker reads what has arrived on its socket: when a pipeline stops, the
-  parent cancels the requests it has sent, and the worker gives each up after the row it is
-  reading (or a millisecond's worth of short rows), so stopping waits for about a row, not for
-  a chunk. The loop over a request's rows is native too (``_RowWriter.answer``).
-* A worker that dies (a signal, ``os._exit``) is an error naming it, its pid, the signal and the
-  sample it was reading (it notes each row in its progress page, shared memory the parent reads);
-  it is replaced for the next request. Only that row fails with that error: the rows of its
-  request it had read before it are read again by a living worker (the same rows: the request
-  is seeded the same way), and those after it are requested as a chunk of their own (seeded
-  from their own indices). An exception in ``__getitem__`` is re-raised in
-  the parent with its type and message, the worker's traceback added as a note. Workers ignore
-  SIGINT (Ctrl-C is the parent's to handle) and exit when the dataset's process goes away (their
-  end of the socket reads end-of-file).
-
-The protocol, over multiprocessing's framing (a big-endian int32 length, then the payload; all
-fields little-endian): a message is a request, ``B`` 0, ``<I`` m and m ``<I`` slot ids the
-parent gives back, then the job's body; or a cancellation, ``B`` 1 and ``<Q`` the number of
-the request to give up (requests are numbered from 0 in the order sent); an empty payload
-stops the worker. A source's body is ``<QII`` (epoch, n, m) and n ``<Q`` indices: the worker
-seeds from each chunk of them and answers the first m (fewer than n when the parent reads again
-the rows a dead worker had read before the one it died on); a map's is
-``<QQQI`` (epoch, sample, op position, column count), the columns' headers as below (offsets
-from the body's start), then their bytes. The worker starts with a ready message (``B`` 2),
-then its progress page's descriptor (SCM_RIGHTS: a page that begins with ``<QQQ``, the sample
-it is reading or 2**64-1, the number of the request it answers and the row's position in it).
-It answers each request, in order, with one message: ``<I`` length and a reply per row, or,
-once it is cancelled, a cancelled reply in place of the rows it did not read. A reply is a
-status byte, 3 cancelled, 1 an error (a pickle of (exception, traceback text) follows), or 0 a
-row: ``<IQI`` (slot, the new slot's size or 0, column count), then per column ``B`` kind and
-for an array (kind 0) ``B`` length of the dtype's name (NumPy's, which is conveyor's:
-"float32"), the name, ``<I`` ndim, ndim ``<q`` extents, ``<Q`` offset; for bytes (kind 1)
-``<QQ`` offset and length. The descriptors of the new slots the replies name follow the
-message, in order.
+The wire format and the workers' life are specified in docs/worker-protocol.md; the C++ side is
+bindings/python/src/workers/.
 """
 
 from __future__ import annotations
@@ -99,8 +33,8 @@ import numpy as np
 from conveyor._core import _RowWriter, available_memory
 
 #: Rows of a chunk: the engine reads a source's rows in whole chunks of consecutive positions,
-#: and a worker seeds per chunk (see the module's docstring). Part of what the random draws of a
-#: dataset depend on: changing it changes them.
+#: and a worker seeds per chunk (docs/worker-protocol.md, section 4.1). Part of what the random
+#: draws of a dataset depend on: changing it changes them.
 ROWS_PER_CHUNK = 16
 #: Seconds a worker waits for a request before checking that its parent is still there.
 PARENT_CHECK_S = 1.0
@@ -423,10 +357,10 @@ def _stop_all(workers: List[_Worker], retired: Dict[int, _Worker]) -> None:
 
 class WorkerPool:
     """`count` processes doing `job` (a SourceJob or a MapJob). The pool itself goes to the
-    engine, which talks to the workers natively (worker_group.cpp) and calls channel(), error()
+    engine, which talks to the workers natively (workers/group.cpp) and calls channel(), error()
     and dead(). Stopped by close(), when garbage-collected, or at interpreter exit."""
 
-    #: Tells the engine (python_source.cpp, register_dataset.cpp) to go through worker_group.cpp.
+    #: Tells the engine (core/python_source.cpp, core/register_dataset.cpp) to go through workers/group.cpp.
     __conveyor_worker_pool__ = True
     #: The chunks the engine reads a source's rows in (Source::fetch_block; a map asks for one row).
     rows_per_chunk = ROWS_PER_CHUNK

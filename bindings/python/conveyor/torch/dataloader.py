@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import math
-import pickle
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 import torch
-import torch.utils.data
 
 import conveyor.dataset as ds
-from conveyor import _core
 from conveyor._launcher import resolve_shards
-from conveyor.dataset._workers import SourceJob, WorkerPool
-from conveyor.torch._layout import Layout
-from conveyor.torch._sources import BatchIndices, IterableSource, MapSource, fetch
+from conveyor.torch._arguments import check_arguments, check_pickles, is_iterable_dataset
+from conveyor.torch._pipeline import Pipeline
 
 
 class DataLoader:
@@ -76,13 +72,13 @@ class DataLoader:
                  prefetch_factor: Optional[int] = None, persistent_workers: bool = False,
                  pin_memory_device: str = "", in_order: bool = True,
                  num_shards: Union[int, str, None] = None, shard_id: Union[int, str, None] = None):
-        iterable = _is_iterable_dataset(dataset)
-        _check_arguments(iterable, batch_size, shuffle, sampler, batch_sampler, num_workers, drop_last, timeout,
+        iterable = is_iterable_dataset(dataset)
+        check_arguments(iterable, batch_size, shuffle, sampler, batch_sampler, num_workers, drop_last, timeout,
                          prefetch_factor, persistent_workers, multiprocessing_context, pin_memory_device)
         if worker_init_fn is not None:
             if num_workers == 0:
                 raise ValueError("worker_init_fn needs num_workers > 0 in conveyor (there is no worker to run it in)")
-            _check_pickles(worker_init_fn, "worker_init_fn")
+            check_pickles(worker_init_fn, "worker_init_fn")
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         if num_shards is not None and (iterable or sampler is not None or batch_sampler is not None):
             raise ValueError("num_shards/shard_id shard a map-style dataset's own order; they exclude an iterable "
@@ -105,7 +101,7 @@ class DataLoader:
         self._iterable = iterable
         self._shuffle = bool(shuffle)
         self._seed = generator.initial_seed() if generator is not None else ds.config.get_seed()
-        self._pipeline: Optional[_Pipeline] = None
+        self._pipeline: Optional[Pipeline] = None
         # (epoch, engine outputs, batches) the reader has reached; whether an epoch is being read;
         # where load_state_dict() says the next epoch starts.
         self._position: Tuple[int, int, int] = (0, 0, 0)
@@ -138,7 +134,7 @@ class DataLoader:
         if self._pipeline is not None and self._pipeline.failed:
             self.close()
         if self._pipeline is None:
-            self._pipeline = _Pipeline(self)
+            self._pipeline = Pipeline(self)
         self._position, self._in_epoch = start, True
         return self._pipeline.epoch(*start)
 
@@ -193,229 +189,3 @@ class DataLoader:
 
 
 _STATE_FORMAT = "conveyor.torch.DataLoader/1"
-
-
-class _Pipeline:
-    """The engine pipeline behind a DataLoader: built at the first epoch it reads, read one epoch
-    at a time, in order; started again elsewhere when an epoch is asked for where it is not."""
-
-    def __init__(self, loader: DataLoader):
-        self.loader = loader
-        self.layout = _first_layout(loader)
-        self.batch_indices: Optional[BatchIndices] = None
-        self.workers: Optional[WorkerPool] = None
-        self.engine_batches = (loader.collate_fn is None and loader.batch_size is not None and
-                               loader.batch_sampler is None and self.layout is not None and
-                               not self.layout.has_text)
-        self.current: Optional[Iterator[Any]] = None  # the epoch being read
-        self.failed = False  # an error (or a timeout) stopped the engine's pipeline
-        self.iterator = None if self.layout is None else self._start(self._dataset())
-        if self.iterator is not None and loader.timeout > 0:
-            self.iterator._timeout = loader.timeout
-
-    def _dataset(self) -> ds.Dataset:
-        loader, names = self.loader, [f"c{i}" for i in range(self.layout.columns)]
-        if loader._iterable:
-            dataset = ds.Dataset(_core.generator_dataset(IterableSource(loader.dataset, self.layout), names))
-        else:
-            dataset = self._map_dataset(names)
-        return dataset.batch(loader.batch_size, drop_remainder=loader.drop_last) if self.engine_batches else dataset
-
-    def _map_dataset(self, names: List[str]) -> ds.Dataset:
-        loader = self.loader
-        source: Any = MapSource(loader.dataset, self.layout)
-        if loader.num_workers > 0:
-            source = self.workers = WorkerPool(SourceJob(source), loader.num_workers, loader._seed, loader.worker_init_fn)
-        sampler = loader.sampler
-        if loader.batch_sampler is not None:
-            sampler = self.batch_indices = BatchIndices(loader.batch_sampler)
-        options = dict(seed=loader._seed, num_parallel_workers=max(1, loader.num_workers))
-        if sampler is not None:
-            options["sampler"] = sampler
-        elif loader.num_shards is not None:
-            options.update(num_shards=loader.num_shards, shard_id=loader.shard_id, shuffle=loader._shuffle)
-        else:
-            options["shuffle"] = loader._shuffle
-        return ds.Dataset(_core.generator_dataset(source, names, **options))
-
-    def _start(self, dataset: ds.Dataset):
-        loader = self.loader
-        saved = _core.get_config()
-        if loader.prefetch_factor is not None:
-            _core.set_config(prefetch_size=loader.prefetch_factor * loader.num_workers)
-        try:
-            return dataset.create_tuple_iterator(num_epochs=-1)
-        finally:
-            _core.set_config(**saved)
-
-    def epoch(self, epoch: int, outputs: int, batches: int) -> Iterator[Any]:
-        """Epoch ``epoch``'s batches after its first ``batches`` (which took ``outputs`` of the
-        engine's outputs)."""
-        if self.current is not None:
-            self.current.close()
-        if self.iterator is not None:
-            state = self.iterator.state_dict()
-            if (state["epoch"], state["outputs"]) != (epoch, outputs):
-                # Located from the outputs alone: the loader's pipeline is a source and a batch stage.
-                self.iterator.load_state_dict({**state, "epoch": epoch, "outputs": outputs, "cut": None})
-        self.current = self._outputs(epoch, outputs, batches)
-        return self.current
-
-    def _outputs(self, epoch: int, outputs: int, skipped: int) -> Iterator[Any]:
-        loader = self.loader
-        if self.iterator is None:  # an empty dataset
-            loader._finish(epoch)
-            return
-        # The engine's outputs taken so far: the engine's own position may already be past the
-        # epoch's end when a short last batch is collated here.
-        rows = _Counted(self.iterator, outputs)
-        if self.engine_batches:
-            outputs = (self.layout.batch(columns) for columns in rows)
-        elif loader.batch_size is None and self.batch_indices is None:
-            convert = loader.collate_fn or torch.utils.data.default_convert
-            outputs = (convert(self.layout.sample(columns)) for columns in rows)
-        else:
-            outputs = self._collated(rows, epoch, skipped)
-        batches = skipped
-        while True:
-            try:
-                output = next(outputs)
-            except StopIteration:
-                break
-            except TimeoutError as error:
-                self.failed = True
-                raise RuntimeError(f"DataLoader timed out after {loader.timeout} seconds") from error
-            except BaseException:
-                self.failed = True
-                raise
-            batches += 1
-            loader._advance(epoch, rows.count, batches)
-            yield _pinned(output) if loader.pin_memory and torch.cuda.is_available() else output
-        loader._finish(epoch)
-
-    def _collated(self, rows: Iterator[list], epoch: int, skipped: int) -> Iterator[Any]:
-        loader = self.loader
-        collate = loader.collate_fn or torch.utils.data.default_collate
-        samples: List[Any] = []
-        sizes = size = None
-        for columns in rows:
-            if size is None:  # the engine has read the epoch's indices once it has a row of it
-                sizes = iter(self.batch_indices.sizes(epoch)[skipped:]) if self.batch_indices is not None else None
-                size = next(sizes, 0) if sizes is not None else loader.batch_size
-            samples.append(self.layout.sample(columns))
-            if len(samples) == size:
-                yield collate(samples)
-                samples = []
-                size = next(sizes, 0) if sizes is not None else size
-        if samples and (sizes is not None or not loader.drop_last):
-            yield collate(samples)
-
-    def close(self) -> None:
-        if self.iterator is not None:
-            self.iterator.stop()
-        if self.workers is not None:
-            self.workers.close()
-
-
-class _Counted:
-    """An iterator's items, counted (from ``start``)."""
-
-    def __init__(self, iterable: Any, start: int):
-        self._iterator, self.count = iter(iterable), start
-
-    def __iter__(self) -> "_Counted":
-        return self
-
-    def __next__(self) -> Any:
-        item = next(self._iterator)
-        self.count += 1
-        return item
-
-
-def _first_layout(loader: DataLoader) -> Optional[Layout]:
-    """The layout of the dataset's first sample, or None for an empty dataset."""
-    if loader._iterable:
-        for sample in loader.dataset:
-            return Layout(sample)
-        return None
-    if len(loader.dataset) == 0:
-        return None
-    return Layout(fetch(loader.dataset, 0))
-
-
-def _pinned(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.pin_memory()
-    if isinstance(value, dict):
-        return {k: _pinned(v) for k, v in value.items()}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(_pinned(v) for v in value))
-    if isinstance(value, (list, tuple)):
-        return type(value)(_pinned(v) for v in value)
-    return value
-
-
-def _is_iterable_dataset(dataset: Any) -> bool:
-    if isinstance(dataset, torch.utils.data.IterableDataset):
-        return True
-    if hasattr(dataset, "__len__") and (hasattr(dataset, "__getitem__") or hasattr(dataset, "__getitems__")):
-        return False
-    if hasattr(dataset, "__iter__"):
-        return True
-    raise TypeError(f"a {type(dataset).__qualname__} is neither map-style (__getitem__ or __getitems__, and "
-                    "__len__) nor iterable (__iter__)")
-
-
-def _check_pickles(value: Any, name: str) -> None:
-    try:
-        pickle.dumps(value)
-    except Exception as error:
-        raise TypeError(f"{name} runs in worker processes and must pickle: {error}. Define it at module "
-                        "level") from None
-
-
-def _check_arguments(iterable: bool, batch_size, shuffle, sampler, batch_sampler, num_workers, drop_last,
-                     timeout, prefetch_factor, persistent_workers, multiprocessing_context,
-                     pin_memory_device) -> None:
-    """torch's own argument checks (same conditions), then what conveyor does not implement."""
-    if not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
-    if timeout < 0:
-        raise ValueError("timeout option should be non-negative")
-    if num_workers == 0 and prefetch_factor is not None:
-        raise ValueError("prefetch_factor option could only be specified in multiprocessing. let num_workers > 0 "
-                         "to enable multiprocessing, otherwise set prefetch_factor to None.")
-    if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
-        raise ValueError(f"prefetch_factor must be a positive integer, not {prefetch_factor!r}")
-    if persistent_workers and num_workers == 0:
-        raise ValueError("persistent_workers option needs num_workers > 0")
-    if iterable:
-        if shuffle not in (None, False):
-            raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
-                             f"shuffle={shuffle}")
-        if sampler is not None:
-            raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler option, but got "
-                             f"sampler={sampler}")
-        if batch_sampler is not None:
-            raise ValueError(f"DataLoader with IterableDataset: expected unspecified batch_sampler option, but got "
-                             f"batch_sampler={batch_sampler}")
-        if num_workers > 0:
-            raise ValueError("num_workers > 0 with an iterable dataset is not supported by conveyor: it reads an "
-                             "iterable in this process (torch would read a full copy in each worker)")
-    if sampler is not None and shuffle:
-        raise ValueError("sampler option is mutually exclusive with shuffle")
-    if batch_sampler is not None:
-        if batch_size != 1 or shuffle or sampler is not None or drop_last:
-            raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and "
-                             "drop_last")
-    elif batch_size is None:
-        if drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with "
-                             "drop_last")
-    elif not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
-    if multiprocessing_context not in (None, "forkserver"):
-        raise ValueError(f"multiprocessing_context={multiprocessing_context!r} is not supported: conveyor's "
-                         "workers always start with forkserver")
-    if pin_memory_device:
-        raise ValueError(f"pin_memory_device={pin_memory_device!r} is not supported by conveyor")

@@ -1,6 +1,6 @@
 #pragma once
 // The parent's side of a pool of conveyor worker processes (conveyor/dataset/_workers.py starts
-// them and documents the protocol): requests over each worker's socket, and the rows of the
+// them; docs/worker-protocol.md specifies the protocol): requests over each worker's socket, and the rows of the
 // replies wrapped as tensors straight from the workers' shared-memory slots, all without the
 // GIL. Python is called only for an exception raised in a worker and for a worker that died.
 

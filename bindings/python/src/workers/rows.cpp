@@ -1,5 +1,5 @@
-// conveyor._core._RowWriter: a worker process's side of a row (conveyor/dataset/_workers.py
-// documents the protocol): the row's columns copied into one of the worker's shared-memory slots,
+// conveyor._core._RowWriter: a worker process's side of a row (docs/worker-protocol.md
+// specifies the protocol): the row's columns copied into one of the worker's shared-memory slots,
 // and the reply that tells the parent where they lie; and a source's whole request, read and
 // answered row by row. In C++ because the same in Python cost a worker ~10 µs a row beside
 // __getitem__ (py-heavy's rows of an array and an int), and the loop over a request's rows ~5
@@ -297,7 +297,7 @@ class RowWriter {
 void register_worker_rows(py::module_& m) {
   py::class_<RowWriter>(m, "_RowWriter",
                         "A worker process's writer of rows into its shared-memory slots (see "
-                        "conveyor/dataset/_workers.py).")
+                        "docs/worker-protocol.md).")
       .def(py::init<py::object, py::buffer>(), py::arg("new_slot"), py::arg("progress"))
       .def("start", &RowWriter::start, py::arg("rows"),
            "Starts a request of `rows` rows, which may share one slot, laid out as a batch.")
