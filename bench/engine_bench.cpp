@@ -1,9 +1,12 @@
 // Engine micro-benchmarks, each beside the floor it is judged against (bench/RESULTS.md):
 //   overhead   - 1,000,000 scalar rows, batch 256, vs the same loop written by hand;
 //   collation  - 3x32x32 float32 rows, batch 256, in GB/s vs memcpy of the same bytes;
+//   made rows  - the same rows made afresh by the source (conveyor-bench's `native` workload),
+//                vs memcpy of the same bytes (CollationMemcpy);
 //   scaling    - a map burning ~20 µs per row on 1 and 2 workers.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <vector>
@@ -87,6 +90,29 @@ void BM_Collation(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(rows * kImageBytes));
 }
 BENCHMARK(BM_Collation)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Row i: a freshly allocated 3x32x32 float32 image filled with float(i), and the label i.
+struct MadeImages {
+  std::size_t n;
+  std::size_t size() const { return n; }
+  Row get(std::size_t i) const {
+    Tensor image = Tensor::empty(conveyor::DType::f32, {3, 32, 32});
+    float* values = reinterpret_cast<float*>(image.data());
+    std::fill(values, values + 3 * 32 * 32, static_cast<float>(i));
+    return {std::move(image), Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(i))};
+  }
+};
+
+void BM_MadeRows(benchmark::State& state) {
+  const std::size_t n = 256 * 200;
+  auto ds = conveyor::GeneratorDataset(MadeImages{n}, {"image", "label"},
+                                       {.shuffle = true, .num_parallel_workers = static_cast<std::size_t>(state.range(0))})
+                .batch(kBatch, true);
+  std::size_t rows = 0;
+  for (auto _ : state) consume(ds.iterate(), rows);
+  state.SetBytesProcessed(static_cast<std::int64_t>(rows * kImageBytes));
+}
+BENCHMARK(BM_MadeRows)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The physical limit: memcpy of the same rows into a warm batch-sized buffer.
 void BM_CollationMemcpy(benchmark::State& state) {

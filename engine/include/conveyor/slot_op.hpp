@@ -1,13 +1,13 @@
 #pragma once
 /// \file slot_op.hpp
-/// SlotOp: a map op that can write its output straight into its row's slot of a batch buffer.
+/// SlotOp: a map op in two parts, setup and run, that writes its output into memory it is given.
 ///
-/// A map op returns a tensor of its own, which batch() then copies into the batch buffer. When
-/// a map's last op is a SlotOp and batch() directly follows that map (no per_batch_map, no
-/// padding of its column), the batch stage runs the op as it collates instead: the map stage
-/// stops before it, and each row's output is written once, into the batch. Anywhere else a
-/// SlotOp runs as an ordinary op. Either way the output is the same, and an error still names
-/// the map stage and the sample.
+/// A map op returns a tensor of its own, which is then copied into its row's place in the
+/// batch. When a map's last op is a SlotOp and the map's rows go into a batch one for one (no
+/// filter between, no per_batch_map or padding), the map stage asks the batch for the row's
+/// place and the op writes its output there: each row's output is written once, into the batch.
+/// Anywhere else a SlotOp runs as an ordinary op. Either way the output is the same, and an
+/// error names the map stage and the sample.
 
 #include <cstddef>
 #include <functional>
@@ -27,10 +27,10 @@ struct SlotLayout {
 /// deterministic (a random op cannot be a SlotOp).
 struct SlotOp {
   /// The output's layout for `input`; throws (std::invalid_argument or std::runtime_error) for
-  /// an input the op refuses. Cheap: called again when the batch is collated.
+  /// an input the op refuses. Called before write(), for every input.
   std::function<SlotLayout(const Tensor& input)> layout;
-  /// Writes the output for `input` to `slot`: contiguous, 64-byte aligned, holding exactly the
-  /// layout's bytes. Called only for inputs `layout` accepted.
+  /// Writes the output for `input` to `slot`: contiguous, aligned for the output's dtype,
+  /// holding exactly the layout's bytes. Called only for inputs `layout` accepted.
   std::function<void(const Tensor& input, std::byte* slot)> write;
 
   /// The ordinary path: a new tensor holding the output for `row`'s one column. Throws

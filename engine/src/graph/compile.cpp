@@ -6,6 +6,7 @@
 #include <oneapi/tbb/info.h>
 
 #include "data/columns_phrase.hpp"
+#include "conveyor/slot_op.hpp"
 #include "stages/batch.hpp"
 #include "stages/combine.hpp"
 #include "stages/control.hpp"
@@ -37,74 +38,34 @@ std::shared_ptr<const Sampler> make_sampler(const GeneratorOptions& options, std
 
 namespace {
 
-/// The column a map's op output lands in (the map has one output).
-std::size_t output_column(const MapOp& map) {
-  auto it = std::find_if(map.layout.begin(), map.layout.end(), [](ColumnSource c) { return c.from_output; });
-  return static_cast<std::size_t>(it - map.layout.begin());
-}
-
-/// The map node below batch node `batch` whose last op, a SlotOp, the batch stage can run as it
-/// collates: batch() directly over the map, the map with one output column, no per_batch_map
-/// and no padding of that column. Null when there is none.
-const Node* slot_map(const Node& batch) {
-  const auto& op = std::get<BatchOp>(batch.op);
-  const Node& child = *batch.children.front();
-  const auto* map = std::get_if<MapOp>(&child.op);
-  if (!map || map->ops.empty() || map->output_count != 1 || op.per_batch_map || !map->ops.back().target<SlotOp>())
-    return nullptr;
-  const std::size_t column = output_column(*map);
-  if (std::any_of(op.pads.begin(), op.pads.end(), [&](const ColumnPad& p) { return p.column == column; }))
-    return nullptr;
-  return &child;
-}
-
-/// The random-access source below batch node `batch` whose epochs can end at the last whole
-/// batch: batch(drop_remainder) over nothing but maps, projections and renames (each row in
-/// gives one row out, in order) over the source, errors raised (skip and replace move rows
-/// across the cut). The rows past the cut would be read only to be dropped; torch's BatchSampler
-/// with drop_last does not read them either. Null when there is none.
-const Node* cut_source(const Node& batch, ErrorSamplesMode errors) {
-  if (!std::get<BatchOp>(batch.op).drop_remainder || errors != ErrorSamplesMode::raise) return nullptr;
-  for (const Node* node = batch.children.front().get();; node = node->children.front().get()) {
-    if (const auto* source = std::get_if<SourceOp>(&node->op)) return source->random_access ? node : nullptr;
-    if (!std::holds_alternative<MapOp>(node->op) && !std::holds_alternative<ProjectOp>(node->op) &&
-        !std::holds_alternative<RenameOp>(node->op))
-      return nullptr;
-  }
-}
-
-/// The random-access source directly below batch node `batch` (projections and renames aside,
-/// noted in `projected`), whose chunks may be read a batch at a time and laid out as the batch.
-/// Null when there is none.
-const Node* batch_source(const Node& batch, bool& projected) {
-  projected = false;
-  for (const Node* node = batch.children.front().get();; node = node->children.front().get()) {
-    if (const auto* source = std::get_if<SourceOp>(&node->op)) return source->random_access ? node : nullptr;
-    projected |= std::holds_alternative<ProjectOp>(node->op);
-    if (!std::holds_alternative<ProjectOp>(node->op) && !std::holds_alternative<RenameOp>(node->op)) return nullptr;
+/// Whether the rows of the stream compiled for `node` reach a batch above it one for one and in
+/// order: `node` is the top of a run of maps, projections and renames (no filter) down to the
+/// start of its parallel stream.
+bool one_for_one(const Node& node) {
+  for (const Node* n = &node;; n = n->children.front().get()) {
+    if (std::holds_alternative<FilterOp>(n->op)) return false;
+    if (!std::holds_alternative<MapOp>(n->op) && !std::holds_alternative<ProjectOp>(n->op) &&
+        !std::holds_alternative<RenameOp>(n->op))
+      return true;
   }
 }
 
 }  // namespace
 
-RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
-  const std::string name = "map[" + std::to_string(maps_++) + "]";
-  auto stage_counters = counter(name, workers(map.workers));
+RowStage Compiler::map_stage(const MapOp& map) {
+  auto stage_counters = counter("map[" + std::to_string(maps_++) + "]", workers(map.workers));
   const std::uint64_t first_op = ops_;
   ops_ += map.ops.size();
-  // When the batch stage runs the last op (a SlotOp), this stage runs the others and checks
-  // that the SlotOp takes their output, so that a bad input still fails here, on its sample.
-  std::optional<SlotOp> deferred;
-  if (auto it = std::find(slot_maps_.begin(), slot_maps_.end(), &node); it != slot_maps_.end()) {
-    slot_maps_.erase(it);
-    deferred = *map.ops.back().target<SlotOp>();
-    slot_writer_ = SlotWriter{output_column(map), *deferred, name};
-  }
-  const std::size_t run = map.ops.size() - (deferred ? 1 : 0);
-  return {std::move(stage_counters), [map, deferred, run, seed = config_.seed, first_op](Sample& sample,
-                                                                                      std::uint64_t epoch) {
+  // A last op that writes into memory it is given writes a placed row's output straight into
+  // its place in the batch; elsewhere it is an ordinary op.
+  const SlotOp* writer = map.output_count == 1 ? map.ops.back().target<SlotOp>() : nullptr;
+  std::optional<SlotOp> last_writer = writer ? std::optional(*writer) : std::nullopt;
+  return {std::move(stage_counters), [map, last_writer, seed = config_.seed, first_op](
+                                         Sample& sample, std::uint64_t epoch, Place place) {
             Row values = select_columns(sample.row, map.inputs);
             OpContext context{seed, epoch, sample.index, first_op};
+            const bool write_in_place = last_writer && place.batch;
+            const std::size_t run = map.ops.size() - (write_in_place ? 1 : 0);
             for (std::size_t i = 0; i < run; ++i) {
               values = map.ops[i](std::move(values), context);
               ++context.op;
@@ -112,19 +73,34 @@ RowStage Compiler::map_stage(const Node& node, const MapOp& map) {
             if (values.size() != map.output_count)
               throw std::runtime_error("returned " + columns_phrase(values.size()) + "; expected " +
                                        std::to_string(map.output_count));
-            if (deferred) deferred->layout(values[0]);
             Row out;
             out.reserve(map.layout.size());
-            for (ColumnSource c : map.layout)
-              out.push_back(c.from_output ? std::move(values[c.index]) : std::move(sample.row[c.index]));
+            for (ColumnSource c : map.layout) {
+              if (!c.from_output) {
+                out.push_back(std::move(sample.row[c.index]));
+              } else if (!write_in_place) {
+                out.push_back(std::move(values[c.index]));
+              } else {
+                const Tensor& input = values[c.index];
+                const SlotLayout layout = last_writer->layout(input);
+                auto target = place.batch->reserve(place.position, out.size(), layout.dtype, layout.shape);
+                if (target) {
+                  last_writer->write(input, target->data());
+                  out.push_back(std::move(*target));
+                } else {
+                  out.push_back(std::move((*last_writer)(Row{input}, context)[0]));
+                }
+              }
+            }
+            if (place.batch) place.batch->place(out, place.position);
             sample.row = std::move(out);
             return true;
           }};
 }
 
-std::optional<ResumeCount> Compiler::resume_count(const Node& node) const {
+std::optional<ResumeCount> Compiler::resume_count(const Node& node, std::uint64_t first_epoch) const {
   if (!start_.cut) return std::nullopt;
-  return ResumeCount{first_epoch_, start_.cut->counts.at(stamp_slot(node) - 1)};
+  return ResumeCount{first_epoch, start_.cut->counts.at(stamp_slot(node) - 1)};
 }
 
 std::shared_ptr<StageCounters> Compiler::counter(std::string name, std::size_t workers) {
@@ -143,134 +119,131 @@ std::size_t Compiler::workers(std::optional<std::size_t> requested) {
   return n;
 }
 
-const Node* Compiler::in_place_source(const Node& batch) const {
-  // Replace mode copies a kept row into later batches: it must not be a view of a batch that
-  // the consumer may have written to since.
-  if (config_.error_samples_mode == ErrorSamplesMode::replace) return nullptr;
-  bool projected;
-  const Node* node = batch_source(batch, projected);
-  if (!node) return nullptr;
-  const auto& source = std::get<SourceOp>(node->op);
-  if (source.random_access->hints().rows_laid_out) return node;
-  // The fetch stage lays out every column it reads: not worth it when a column is dropped, padded
-  // or replaced before the batch is collated.
-  const auto& op = std::get<BatchOp>(batch.op);
-  const bool all_taken = !projected && op.pads.empty() && !op.per_batch_map;
-  return all_taken && worker_count(source.options.num_parallel_workers) > 1 ? node : nullptr;
-}
-
-void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage) {
+void Compiler::add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage, std::uint64_t first_epoch) {
   auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
   if (!parallel) {
     auto created = std::make_unique<ParallelStream>(std::move(stream), arena_, config_.rows_per_task,
-                                                    config_.error_samples_mode, first_epoch_);
+                                                    config_.error_samples_mode, first_epoch);
     parallel = created.get();
     stream = std::move(created);
   }
   parallel->add_stage(std::move(stage));
 }
 
-std::unique_ptr<Stream> Compiler::compile(const Node& node) {
-  if (const auto* batch = std::get_if<BatchOp>(&node.op)) {
-    if (const Node* map = slot_map(node)) slot_maps_.push_back(map);
-    if (const Node* source = cut_source(node, config_.error_samples_mode))
-      cut_sources_.emplace_back(source, batch->batch_size);
-    if (const Node* source = in_place_source(node)) in_place_sources_.emplace_back(source, batch->batch_size);
+std::unique_ptr<Stream> Compiler::source(const Node& node, const SourceOp& op, const Above& above) {
+  const std::size_t columns = node.columns.size();
+  if (!op.random_access) {
+    auto reader = op.iterable->fork();
+    std::optional<std::uint64_t> limit;
+    if (op.options.num_samples) limit = *op.options.num_samples;
+    return std::make_unique<IterableStream>(reader ? reader : op.iterable, columns, counter("source"),
+                                            above.first_epoch, start_.rows, start_.replay, limit);
   }
+  auto sampler = make_sampler(op.options, config_.seed);
+  const SourceHints hints = op.random_access->hints();
+  // A source that wants fixed chunks gets them (see SourceHints::block).
+  const std::size_t block = hints.block;
+  // A resumed chunk is read whole (its source may seed per chunk), and so are those of a
+  // resumed shuffle buffer's rows. The rows before the position are dropped: by the shuffle
+  // buffer when there is one (it keeps those it held), else by the parallel stream.
+  const std::uint64_t head = block ? start_.rows % block : 0;
+  const std::uint64_t discard = start_.replay.empty() ? head : 0;
+  const std::size_t fetchers = workers(op.options.num_parallel_workers);
+  // A source that lays its rows out itself is read a batch per call when a batch takes them as
+  // read: the batch is then the memory the source laid out. A batch per worker and two waiting
+  // are in flight, not the usual 2 chunks per thread.
+  std::size_t chunk = block ? block : config_.rows_per_task, in_flight = 0;
+  const std::size_t batch = above.batch_rows;
+  if (hints.rows_laid_out && batch && (block == 0 || batch % block == 0) && batch <= ParallelStream::kMaxChunkRows &&
+      config_.error_samples_mode != ErrorSamplesMode::replace) {
+    chunk = batch;
+    in_flight = fetchers + 2;
+  }
+  std::unique_ptr<Stream> stream = std::make_unique<ParallelStream>(
+      std::make_unique<SamplerStream>(std::move(sampler), op.random_access->size(), above.first_epoch,
+                                      start_.rows - head, start_.replay, block, above.whole_batches),
+      arena_, chunk, config_.error_samples_mode, above.first_epoch, discard, in_flight);
+  add_row_stage(stream, fetch_stage(op.random_access, columns, counter("source", fetchers)), above.first_epoch);
+  return stream;
+}
+
+std::unique_ptr<Stream> Compiler::batch(const Node& node, const BatchOp& op, const Above& above) {
+  const Node& child = *node.children.front();
+  const bool plain = !op.per_batch_map && op.pads.empty();
+  // The batch takes its child's rows one for one: a source may stop at the last whole batch, and
+  // one that lays its rows out is read a batch per call.
+  Above below{.first_epoch = above.first_epoch};
+  if (one_for_one(child)) {
+    if (op.drop_remainder && config_.error_samples_mode == ErrorSamplesMode::raise) below.whole_batches = op.batch_size;
+    below.batch_rows = op.batch_size;
+  }
+  std::unique_ptr<Stream> stream = compile(child, below);
+  // Idle buffers kept: those of the batches queued for the consumer, and of those in flight
+  // below (a batch's worth of rows per chunk, 2 chunks per thread and 2 more).
+  auto pool = BufferPool::create(node.columns.size() * (config_.prefetch_size + 2 * max_workers_ + 8));
+  // The last row-wise stage below writes each row into its place in the batch. Not when errors
+  // are replaced: a replacement copies a kept row, which must not be a view of a batch the
+  // consumer may have written to since.
+  auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
+  if (parallel && plain && one_for_one(child) && config_.error_samples_mode != ErrorSamplesMode::replace)
+    parallel->place_rows(pool, op.batch_size, node.columns.size());
+  return std::make_unique<BatchStream>(std::move(stream), op, node.columns, std::move(pool), arena_, counter("batch"),
+                                       slot(node), resume_count(node, above.first_epoch));
+}
+
+std::unique_ptr<Stream> Compiler::compile(const Node& node, const Above& above) {
+  if (auto* op = std::get_if<SourceOp>(&node.op)) return source(node, *op, above);
+  if (auto* op = std::get_if<BatchOp>(&node.op)) return batch(node, *op, above);
   // Below a repeat, epochs are the repeat's passes: a resumed one starts in its resumed pass.
-  const std::uint64_t first_epoch = first_epoch_;
+  Above below{.first_epoch = above.first_epoch};
   if (auto* op = std::get_if<RepeatOp>(&node.op)) {
-    auto passes = resume_count(node);
-    first_epoch_ = repeat_child_epoch(first_epoch_, op->count) + (passes ? passes->count : 0);
+    auto passes = resume_count(node, above.first_epoch);
+    below.first_epoch = repeat_child_epoch(above.first_epoch, op->count) + (passes ? passes->count : 0);
   }
+  // Maps keep the rows one for one; projections and renames keep them as read, too.
+  if (std::holds_alternative<MapOp>(node.op)) below.whole_batches = above.whole_batches;
+  if (std::holds_alternative<ProjectOp>(node.op) || std::holds_alternative<RenameOp>(node.op)) below = above;
   std::vector<std::unique_ptr<Stream>> children;
-  for (const auto& child : node.children) children.push_back(compile(*child));
-  first_epoch_ = first_epoch;
+  for (const auto& child : node.children) children.push_back(compile(*child, below));
   std::unique_ptr<Stream> stream = children.empty() ? nullptr : std::move(children.front());
 
-  if (auto* op = std::get_if<SourceOp>(&node.op)) {
-    const std::size_t columns = node.columns.size();
-    if (op->random_access) {
-      auto sampler = make_sampler(op->options, config_.seed);
-      const SourceHints hints = op->random_access->hints();
-      // A source that wants fixed chunks gets them (see SourceHints::block).
-      const std::size_t block = hints.block;
-      // A resumed chunk is read whole (its source may seed per chunk), and so are those of a
-      // resumed shuffle buffer's rows. The rows before the position are dropped: by the shuffle
-      // buffer when there is one (it keeps those it held), else by the parallel stream.
-      const std::uint64_t head = block ? start_.rows % block : 0;
-      const std::uint64_t discard = start_.replay.empty() ? head : 0;
-      std::size_t whole = 0;
-      if (auto it = std::find_if(cut_sources_.begin(), cut_sources_.end(), [&](const auto& c) { return c.first == &node; });
-          it != cut_sources_.end()) {
-        whole = it->second;
-        cut_sources_.erase(it);
-      }
-      const std::size_t fetchers = workers(op->options.num_parallel_workers);
-      // Chunks of a whole batch, where the batch takes them in place: a batch per worker and two
-      // waiting are in flight, not the usual 2 chunks per thread.
-      std::size_t chunk = block ? block : config_.rows_per_task, in_flight = 0;
-      std::shared_ptr<BufferPool> batches;
-      if (auto it = std::find_if(in_place_sources_.begin(), in_place_sources_.end(),
-                                 [&](const auto& c) { return c.first == &node; });
-          it != in_place_sources_.end()) {
-        const bool lays_out = hints.rows_laid_out;
-        if ((block == 0 || it->second % block == 0) && it->second <= ParallelStream::kMaxChunkRows) {
-          chunk = it->second;
-          in_flight = fetchers + 2;
-          // A source that does not lay its chunks out as batches has the fetch stage do it.
-          if (!lays_out) batches = BufferPool::create(columns * (config_.prefetch_size + in_flight + 2));
-        }
-        taken_in_place_ = TakenInPlace{.any = lays_out, .laid_out = batches};
-        in_place_sources_.erase(it);
-      }
-      stream = std::make_unique<ParallelStream>(
-          std::make_unique<SamplerStream>(std::move(sampler), op->random_access->size(), first_epoch_,
-                                          start_.rows - head, start_.replay, block, whole),
-          arena_, chunk, config_.error_samples_mode, first_epoch_, discard, in_flight);
-      add_row_stage(stream,
-                    fetch_stage(op->random_access, columns, counter("source", fetchers), std::move(batches)));
-    } else {
-      auto reader = op->iterable->fork();
-      std::optional<std::uint64_t> limit;
-      if (op->options.num_samples) limit = *op->options.num_samples;
-      stream = std::make_unique<IterableStream>(reader ? reader : op->iterable, columns, counter("source"), first_epoch_,
-                                                start_.rows, start_.replay, limit);
-    }
-  } else if (auto* op = std::get_if<MapOp>(&node.op)) {
-    add_row_stage(stream, map_stage(node, *op));
+  if (auto* op = std::get_if<MapOp>(&node.op)) {
+    add_row_stage(stream, map_stage(*op), above.first_epoch);
   } else if (auto* op = std::get_if<FilterOp>(&node.op)) {
     auto stage_counters = counter("filter[" + std::to_string(filters_++) + "]", workers(op->workers));
-    add_row_stage(stream, {std::move(stage_counters), [op = *op](Sample& sample, std::uint64_t) {
-                             return op.predicate(select_columns(sample.row, op.inputs));
-                           }});
+    add_row_stage(stream,
+                  {std::move(stage_counters),
+                   [op = *op](Sample& sample, std::uint64_t, Place) {
+                     return op.predicate(select_columns(sample.row, op.inputs));
+                   }},
+                  above.first_epoch);
   } else if (auto* op = std::get_if<ProjectOp>(&node.op)) {
     if (dynamic_cast<ParallelStream*>(stream.get()))
-      add_row_stage(stream, {counter("project", 1), [columns = op->columns](Sample& sample, std::uint64_t) {
-                               sample.row = select_columns(sample.row, columns);
-                               return true;
-                             }});
+      add_row_stage(stream,
+                    {counter("project", 1),
+                     [columns = op->columns](Sample& sample, std::uint64_t, Place place) {
+                       sample.row = select_columns(sample.row, columns);
+                       if (place.batch) place.batch->place(sample.row, place.position);
+                       return true;
+                     }},
+                    above.first_epoch);
     else
       stream = std::make_unique<ProjectStream>(std::move(stream), op->columns);
   } else if (auto* op = std::get_if<ShuffleOp>(&node.op)) {
     std::optional<ShuffleResume> resume;
-    if (auto emitted = resume_count(node))
+    if (auto emitted = resume_count(node, above.first_epoch))
       resume = ShuffleResume{emitted->count, start_.cut->rows, start_.cut->shuffle.value_or(ShuffleState{})};
     stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"),
-                                             slot(node), first_epoch_, std::move(resume));
-  } else if (auto* op = std::get_if<BatchOp>(&node.op)) {
-    stream = std::make_unique<BatchStream>(std::move(stream), *op, node.columns, config_.prefetch_size + 2,
-                                           arena_, counter("batch"), std::exchange(slot_writer_, std::nullopt),
-                                           slot(node), resume_count(node),
-                                           std::exchange(taken_in_place_, std::nullopt).value_or(TakenInPlace{}));
+                                             slot(node), above.first_epoch, std::move(resume));
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
-    stream = std::make_unique<RepeatStream>(std::move(stream), op->count, slot(node), resume_count(node));
+    stream = std::make_unique<RepeatStream>(std::move(stream), op->count, slot(node),
+                                            resume_count(node, above.first_epoch));
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {
     stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, op->count, slot(node),
-                                              resume_count(node));
+                                              resume_count(node, above.first_epoch));
   } else if (auto* op = std::get_if<SkipOp>(&node.op)) {
     std::optional<ResumeCount> skipped;
-    if (start_.cut) skipped = ResumeCount{first_epoch_, op->count};
+    if (start_.cut) skipped = ResumeCount{above.first_epoch, op->count};
     stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::skip, op->count, kStampWords,
                                               skipped);
   } else if (std::holds_alternative<ZipOp>(node.op) || std::holds_alternative<ConcatOp>(node.op)) {

@@ -67,40 +67,29 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
   return shape;
 }
 
-// The batch of `rows`' `column` (of one dtype and shape) when its rows already lie back to back,
-// in order, contiguous, under one owner that `taken` trusts: a view of their buffer. Nullopt
-// otherwise.
-std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column, const TakenInPlace& taken) {
-  const Tensor& first = rows[0].row[column];
-  const std::size_t row_bytes = first.nbytes();
-  if (!first.owner() || row_bytes == 0) return std::nullopt;
-  if (!taken.any && !(taken.laid_out && taken.laid_out->owns(first.owner()))) return std::nullopt;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Tensor& t = rows[i].row[column];
-    if (t.owner() != first.owner() || !t.is_contiguous() || t.data() != first.data() + i * row_bytes)
-      return std::nullopt;
-  }
-  Shape shape{static_cast<std::int64_t>(rows.size())};
-  shape.insert(shape.end(), first.shape().begin(), first.shape().end());
-  return Tensor::from_memory(first.data(), first.dtype(), std::move(shape), {}, first.owner());
+// Whether `owner` is held by nothing but the columns of `rows` and of the batch `made` of them so
+// far: then nothing else sees its bytes.
+bool held_only_by(const std::vector<Sample>& rows, const Row& made, const std::shared_ptr<void>& owner) {
+  long refs = 0;
+  for (const Sample& s : rows)
+    for (const Tensor& t : s.row) refs += t.owner() == owner;
+  for (const Tensor& t : made) refs += t.owner() == owner;
+  return owner.use_count() == refs;
 }
 
 }  // namespace
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
-                         std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
-                         std::optional<SlotWriter> writer, std::size_t slot, std::optional<ResumeCount> resume,
-                         TakenInPlace in_place)
+                         std::shared_ptr<BufferPool> pool, tbb::task_arena& arena,
+                         std::shared_ptr<StageCounters> counters, std::size_t slot, std::optional<ResumeCount> resume)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
       columns_(std::move(columns)),
-      pool_(BufferPool::create(pooled_batches * std::max<std::size_t>(columns_.size(), 1))),
+      pool_(std::move(pool)),
       counters_(std::move(counters)),
-      writer_(std::move(writer)),
       slot_(slot),
-      resume_(resume),
-      in_place_(std::move(in_place)) {}
+      resume_(resume) {}
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
@@ -129,8 +118,7 @@ std::optional<Sample> BatchStream::next() {
   if (slot_ < kStampWords) batch.stamp[slot_] = batch_number_;
   if (op_.per_batch_map) rows = map_batch(std::move(rows), batch.index);
   batch.row.reserve(columns_.size());
-  for (std::size_t c = 0; c < columns_.size(); ++c)
-    batch.row.push_back(writer_ && writer_->column == c ? write_slots(rows, *writer_) : collate(rows, c));
+  for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c, batch.row));
   ++counters_->rows;
   return batch;
 }
@@ -155,7 +143,7 @@ std::vector<Sample> BatchStream::map_batch(std::vector<Sample> rows, std::uint64
   }
 }
 
-Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column) const {
+Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column, const Row& made) const {
   auto pad = std::find_if(op_.pads.begin(), op_.pads.end(), [&](const ColumnPad& p) { return p.column == column; });
   const Tensor& first = rows[0].row[column];
   try {
@@ -172,7 +160,7 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
                                  std::to_string(s.index) + "; give pad_info to pad it");
     }
     if (pad == op_.pads.end())
-      if (auto batch = lying_in_place(rows, column, in_place_)) return std::move(*batch);
+      if (auto batch = lying_in_place(rows, column, made)) return std::move(*batch);
     Tensor out = allocate(first.dtype(), shape, rows.size());
     if (pad == op_.pads.end()) {
       const std::size_t row_bytes = out.nbytes() / rows.size();
@@ -199,42 +187,20 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column)
   }
 }
 
-Tensor BatchStream::write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const {
-  const std::size_t column = writer.column;
-  // The map stage checked each input with layout(); what is left to check is that they agree.
-  auto layout_of = [&](const Sample& s) {
-    try {
-      return writer.op.layout(s.row[column]);
-    } catch (...) {
-      throw wrap_current_exception(writer.stage, s.index);
-    }
-  };
-  const SlotLayout layout = layout_of(rows[0]);
-  for (std::size_t i = 1; i < rows.size(); ++i) {
-    const SlotLayout own = layout_of(rows[i]);
-    if (own.dtype != layout.dtype || own.shape != layout.shape)
-      throw Error("batch", batch_number_ - 1,
-                  "column '" + columns_[column] + "' is " + std::string(name(layout.dtype)) + " " +
-                      to_string(layout.shape) + " in sample " + std::to_string(rows[0].index) + " but " +
-                      std::string(name(own.dtype)) + " " + to_string(own.shape) + " in sample " +
-                      std::to_string(rows[i].index),
-                  nullptr, ErrorUnit::batch);
+std::optional<Tensor> BatchStream::lying_in_place(const std::vector<Sample>& rows, std::size_t column,
+                                                  const Row& made) const {
+  const Tensor& first = rows[0].row[column];
+  const std::size_t row_bytes = first.nbytes();
+  if (!first.owner() || row_bytes == 0) return std::nullopt;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Tensor& t = rows[i].row[column];
+    if (t.owner() != first.owner() || !t.is_contiguous() || t.data() != first.data() + i * row_bytes)
+      return std::nullopt;
   }
-  Tensor out = allocate(layout.dtype, layout.shape, rows.size());
-  const std::size_t row_bytes = out.nbytes() / rows.size();
-  // A failing row fails the batch; the first failure (by row) is the one reported, as in-order
-  // execution would have.
-  std::vector<std::exception_ptr> errors(rows.size());
-  for_each_row(rows.size(), out.nbytes(), [&](std::size_t i) {
-    try {
-      writer.op.write(rows[i].row[column], out.data() + i * row_bytes);
-    } catch (...) {
-      errors[i] = std::make_exception_ptr(wrap_current_exception(writer.stage, rows[i].index));
-    }
-  });
-  for (const auto& error : errors)
-    if (error) std::rethrow_exception(error);
-  return out;
+  if (!pool_->owns(first.owner()) && !held_only_by(rows, made, first.owner())) return std::nullopt;
+  Shape shape{static_cast<std::int64_t>(rows.size())};
+  shape.insert(shape.end(), first.shape().begin(), first.shape().end());
+  return Tensor::from_memory(first.data(), first.dtype(), std::move(shape), {}, first.owner());
 }
 
 Tensor BatchStream::allocate(DType dtype, const Shape& row_shape, std::size_t rows) const {

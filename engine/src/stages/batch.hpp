@@ -8,44 +8,26 @@
 
 #include <oneapi/tbb/task_arena.h>
 
-#include "conveyor/slot_op.hpp"
 #include "graph/node.hpp"
 #include "memory/buffer_pool.hpp"
 #include "stages/stream.hpp"
 
 namespace conveyor::detail {
 
-/// A map's last op, run by the batch stage as it collates `column` (see slot_op.hpp); its errors
-/// name `stage`, the map stage it belongs to.
-struct SlotWriter {
-  std::size_t column;
-  SlotOp op;
-  std::string stage;
-};
-
-/// The rows a batch stage may take as its batch without copying them: any (they come from a
-/// source that lays its chunks out itself, SourceHints::rows_laid_out), or only those in buffers
-/// of `laid_out` (the fetch stage's, see BatchLayout). None by default: rows may be views of a
-/// source's own data, which a batch must not alias.
-struct TakenInPlace {
-  bool any = false;
-  std::shared_ptr<const BufferPool> laid_out;
-};
-
-/// Pulls up to batch_size rows and copies each straight into its slot of the batch buffer (one
-/// copy per row). A short last batch of an epoch is emitted unless drop_remainder. Rows whose
-/// shapes or dtypes differ in an unpadded column are an Error naming the column, the batch and
-/// both shapes. A column with a SlotWriter is written by it instead of copied. An unpadded
-/// column whose rows already lie back to back in one buffer, in order, that `in_place` trusts,
-/// is that buffer, not a copy. A batch carries its last row's stamp, with its number in the
-/// epoch + 1 in slot `slot`; resumed, the stage numbers batches from `resume.count`.
+/// Pulls up to batch_size rows and makes one tensor per column of them. A short last batch of an
+/// epoch is emitted unless drop_remainder. Rows whose shapes or dtypes differ in an unpadded
+/// column are an Error naming the column, the batch and both shapes. An unpadded column whose
+/// rows already lie back to back, in order, in memory nothing else can see (a buffer of `pool`,
+/// where the stages below placed them, see BatchAssembly; or a buffer that only these rows hold,
+/// as a source that lays its rows out itself makes) is that memory; any other is copied, each
+/// row once, into a buffer of `pool`. A batch carries its last row's stamp, with its number in
+/// the epoch + 1 in slot `slot`; resumed, the stage numbers batches from `resume.count`.
 class BatchStream final : public Stream {
  public:
   /// Large batches are copied in parallel in `arena`, which must outlive the stream.
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
-              std::size_t pooled_batches, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
-              std::optional<SlotWriter> writer = std::nullopt, std::size_t slot = kStampWords,
-              std::optional<ResumeCount> resume = std::nullopt, TakenInPlace in_place = {});
+              std::shared_ptr<BufferPool> pool, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
+              std::size_t slot = kStampWords, std::optional<ResumeCount> resume = std::nullopt);
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -53,8 +35,11 @@ class BatchStream final : public Stream {
 
  private:
   std::vector<Sample> map_batch(std::vector<Sample> rows, std::uint64_t batch) const;
-  Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
-  Tensor write_slots(const std::vector<Sample>& rows, const SlotWriter& writer) const;
+  /// The batch of `rows`' `column`, beside the columns `made` of them so far.
+  Tensor collate(const std::vector<Sample>& rows, std::size_t column, const Row& made) const;
+  /// The batch of `rows`' `column` (of one dtype and shape) when its rows already lie as the
+  /// batch (see the class comment): a view of their memory. Nullopt otherwise.
+  std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column, const Row& made) const;
   /// A pooled, contiguous batch of `rows` rows of `row_shape`; throws a std::bad_alloc saying
   /// what it needed when its size overflows, is more than the memory available (cgroup limits
   /// included) or is refused.
@@ -72,10 +57,8 @@ class BatchStream final : public Stream {
   std::vector<std::string> columns_;
   std::shared_ptr<BufferPool> pool_;
   std::shared_ptr<StageCounters> counters_;
-  std::optional<SlotWriter> writer_;
   std::size_t slot_;
   std::optional<ResumeCount> resume_;
-  TakenInPlace in_place_;
   std::uint64_t epoch_ = 0;
   std::uint64_t batch_number_ = 0;
   bool epoch_over_ = false;

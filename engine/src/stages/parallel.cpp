@@ -16,6 +16,11 @@ struct ParallelStream::Chunk {
   // Per sample: dropped by a filter, or failed (then `errors` holds why).
   std::vector<bool> dropped;
   std::vector<std::exception_ptr> errors;
+  // When rows are placed: the batches they go to, the first numbered `first_batch` in the epoch,
+  // and the epoch position of samples[0] (negative for rows the consumer discards).
+  std::vector<std::shared_ptr<BatchAssembly>> batches;
+  std::uint64_t first_batch = 0;
+  std::int64_t first_position = 0;
 };
 
 ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
@@ -29,6 +34,7 @@ ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& ar
       done_(std::numeric_limits<std::size_t>::max()),
       wanted_epoch_(first_epoch),
       policy_(errors),
+      first_discard_(discard),
       discard_(discard),
       discard_epoch_(first_epoch),
       epoch_(first_epoch) {}
@@ -44,10 +50,33 @@ void ParallelStream::add_stage(RowStage stage) {
   stages_.push_back(std::move(stage));
 }
 
+bool ParallelStream::place_rows(std::shared_ptr<BufferPool> pool, std::size_t batch_rows, std::size_t columns) {
+  if (stages_.empty() || stages_.back().counters->workers < 2) return false;
+  batch_pool_ = std::move(pool);
+  batch_rows_ = batch_rows;
+  batch_columns_ = columns;
+  // Chunks of a whole batch: one per worker and two waiting are in flight, not the usual 2 per
+  // thread (feed() gives the others back if rows turn out too costly for whole batches).
+  if (rows_per_task_ == 0 && batch_rows <= kMaxChunkRows) in_flight_ = stages_.back().counters->workers + 2;
+  return true;
+}
+
 std::size_t ParallelStream::chunk_rows() const {
+  const std::size_t measured = measured_chunk_rows();
+  if (!batch_pool_ || rows_per_task_ != 0) return measured;
+  // A whole batch per chunk while a batch's rows take at most ten times a chunk's target time:
+  // a worker then writes its batch alone, in order, which runs faster for cheap rows.
+  if (batch_rows_ <= kMaxChunkRows && measured * kWholeBatchTasks >= batch_rows_) return batch_rows_;
+  return std::min(measured, batch_rows_);
+}
+
+bool ParallelStream::warmed_up() const {
+  return !stages_.empty() && stages_.front().counters->rows.load(std::memory_order_relaxed) >= kWarmUpRows;
+}
+
+std::size_t ParallelStream::measured_chunk_rows() const {
   if (rows_per_task_ != 0) return rows_per_task_;
   if (stages_.empty()) return kMaxChunkRows;
-  constexpr std::uint64_t kWarmUpRows = 16;
   constexpr std::int64_t kTargetNs = 200'000;
   // Single rows until the cost of a row is known: the first batch is not held up by a chunk
   // of expensive rows on one worker.
@@ -59,7 +88,7 @@ std::size_t ParallelStream::chunk_rows() const {
   return static_cast<std::size_t>(std::clamp<std::int64_t>(kTargetNs / per_row, 1, kMaxChunkRows));
 }
 
-void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
+void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk, bool last) const {
   EngineThreadScope engine_thread;
   auto start = Clock::now();
   std::uint64_t rows = 0;
@@ -70,18 +99,26 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
   auto fail = [&](std::size_t i) {
     chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));
   };
+  auto place = [&](std::size_t i) -> Place {
+    const std::int64_t position = chunk.first_position + static_cast<std::int64_t>(i);
+    if (!last || chunk.batches.empty() || position < 0) return {};
+    const auto p = static_cast<std::uint64_t>(position);
+    return {chunk.batches[p / batch_rows_ - chunk.first_batch].get(), p % batch_rows_};
+  };
   if (stage.apply_many) {
     std::vector<std::size_t> live;
     std::vector<Sample*> samples;
+    std::vector<Place> places;
     for (std::size_t i = 0; i < chunk.samples.size(); ++i)
       if (!chunk.dropped[i] && !chunk.errors[i]) {
         live.push_back(i);
         samples.push_back(&chunk.samples[i]);
+        places.push_back(place(i));
       }
     if (!live.empty() && !abandoned()) {
       std::vector<std::exception_ptr> errors(live.size());
       try {
-        stage.apply_many(samples, chunk.epoch, errors, stop_.get_token());
+        stage.apply_many(samples, chunk.epoch, places, errors, stop_.get_token());
       } catch (...) {
         errors.assign(live.size(), std::current_exception());
       }
@@ -101,7 +138,7 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk) const {
     for (std::size_t i = 0; i < chunk.samples.size() && !abandoned(); ++i) {
       if (chunk.dropped[i] || chunk.errors[i]) continue;
       try {
-        chunk.dropped[i] = !stage.apply(chunk.samples[i], chunk.epoch);
+        chunk.dropped[i] = !stage.apply(chunk.samples[i], chunk.epoch, place(i));
         rows += !chunk.dropped[i];
       } catch (...) {
         fail(i);
@@ -118,10 +155,12 @@ void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
     // Built inside the arena so that the graph's tasks run there.
     graph_ = std::make_unique<tbb::flow::graph>();
     for (const RowStage& stage : stages_) {
-      nodes_.push_back(std::make_unique<StageNode>(*graph_, stage.counters->workers, [this, &stage](ChunkPtr chunk) {
-        run_stage(stage, *chunk);
-        return chunk;
-      }));
+      const bool last = &stage == &stages_.back();
+      nodes_.push_back(
+          std::make_unique<StageNode>(*graph_, stage.counters->workers, [this, &stage, last](ChunkPtr chunk) {
+            run_stage(stage, *chunk, last);
+            return chunk;
+          }));
       if (nodes_.size() > 1) tbb::flow::make_edge(*nodes_[nodes_.size() - 2], *nodes_.back());
     }
     sequencer_ = std::make_unique<tbb::flow::sequencer_node<ChunkPtr>>(
@@ -141,6 +180,23 @@ void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
   });
 }
 
+void ParallelStream::assign_batches(Chunk& chunk, std::int64_t& placed) {
+  chunk.first_position = placed;
+  const std::int64_t end = placed + static_cast<std::int64_t>(chunk.samples.size());
+  placed = end;
+  if (end <= 0 || chunk.samples.empty()) return;  // no rows, or only rows the consumer discards
+  const std::uint64_t first = static_cast<std::uint64_t>(std::max<std::int64_t>(chunk.first_position, 0)) / batch_rows_;
+  const std::uint64_t last = static_cast<std::uint64_t>(end - 1) / batch_rows_;
+  chunk.first_batch = first;
+  for (std::uint64_t number = first; number <= last; ++number) {
+    if (!open_batch_ || open_number_ != number) {
+      open_batch_ = std::make_shared<BatchAssembly>(batch_pool_, batch_rows_, batch_columns_);
+      open_number_ = number;
+    }
+    chunk.batches.push_back(open_batch_);
+  }
+}
+
 void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
   std::uint64_t seq = 0;
   for (std::uint64_t epoch = 0; !epochs || epoch < *epochs; ++epoch) {
@@ -148,6 +204,9 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
     epoch = std::max(epoch, wanted_epoch_.load(std::memory_order_relaxed));
     if (epochs && epoch >= *epochs) return;
     bool begun = false;
+    // Rows placed so far in the epoch; the rows the consumer discards come first, uncounted.
+    std::int64_t placed = epoch == discard_epoch_ ? -static_cast<std::int64_t>(first_discard_) : 0;
+    open_batch_.reset();
     for (bool over = false; !over;) {
       if (!credits_.acquire()) return;
       auto chunk = std::make_shared<Chunk>();
@@ -159,7 +218,16 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
       if (wanted_epoch_.load(std::memory_order_relaxed) > epoch) {
         over = chunk->end_of_epoch = true;
       } else {
-        const std::size_t rows = chunk_rows();
+        std::size_t rows = chunk_rows();
+        // Rows too costly for whole batches: the usual credits, 2 chunks per thread and 2 more.
+        if (batch_pool_ && in_flight_ && rows < batch_rows_ && !all_credits_ && warmed_up()) {
+          const auto usual = 2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2;
+          if (usual > in_flight_) credits_.release(usual - in_flight_);
+          all_credits_ = true;
+        }
+        // A whole batch per chunk: the rest of the batch the last chunk ended in.
+        if (batch_pool_ && rows == batch_rows_ && placed > 0)
+          rows = batch_rows_ - static_cast<std::size_t>(placed) % batch_rows_;
         chunk->samples.reserve(std::min(rows, kMaxChunkRows));  // rows_per_task may be any size
         try {
           if (!begun) head_->begin_epoch(epoch);
@@ -185,6 +253,7 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
       chunk->dropped.assign(chunk->samples.size(), false);
       chunk->errors.resize(chunk->samples.size());
       if (failure) chunk->errors.back() = failure;
+      if (batch_pool_) assign_batches(*chunk, placed);
       if (nodes_.empty())
         sequencer_->try_put(std::move(chunk));
       else

@@ -5,13 +5,12 @@
 
 #include "conveyor/error.hpp"
 #include "data/columns_phrase.hpp"
-#include "stages/batch_layout.hpp"
 
 namespace conveyor::detail {
 namespace {
 
-// Rows a collating fetch reads at a time: 16 rows of a few KiB stay in cache until they are laid out.
-constexpr std::size_t kLaidOutPiece = 16;
+// Rows a placing fetch reads at a time: 16 rows of a few KiB stay in cache until they are placed.
+constexpr std::size_t kPlacedPiece = 16;
 
 void check_columns(const Row& row, std::size_t columns) {
   if (row.size() != columns)
@@ -85,27 +84,27 @@ std::optional<Sample> SamplerStream::next() {
   return sample;
 }
 
-RowStage fetch_stage(std::shared_ptr<const RandomAccessSource> source, std::size_t columns, std::shared_ptr<StageCounters> counters,
-                     std::shared_ptr<BufferPool> batches) {
+RowStage fetch_stage(std::shared_ptr<const RandomAccessSource> source, std::size_t columns,
+                     std::shared_ptr<StageCounters> counters) {
   RowStage stage{.counters = std::move(counters)};
-  stage.apply_many = [source = std::move(source), columns, batches = std::move(batches)](
-                         std::span<Sample* const> samples, std::uint64_t epoch, std::span<std::exception_ptr> errors,
-                         std::stop_token stop) {
+  const SourceHints hints = source->hints();
+  stage.apply_many = [source = std::move(source), columns, hints](
+                         std::span<Sample* const> samples, std::uint64_t epoch, std::span<const Place> places,
+                         std::span<std::exception_ptr> errors, std::stop_token stop) {
     const std::size_t n = samples.size();
     std::vector<std::uint64_t> indices;
     indices.reserve(n);
     for (const Sample* s : samples) indices.push_back(s->index);
     std::vector<Row> rows(n);
-    std::optional<BatchLayout> layout;
-    if (batches) layout.emplace(batches, n);
-    const std::size_t block = source->hints().block;
-    const std::size_t piece = !layout ? n : block ? block : kLaidOutPiece;
+    const bool placing =
+        !hints.rows_laid_out && std::any_of(places.begin(), places.end(), [](const Place& p) { return p.batch; });
+    const std::size_t piece = !placing ? n : hints.block ? hints.block : kPlacedPiece;
     for (std::size_t from = 0; from < n; from += piece) {
       if (from && stop.stop_requested()) break;  // nobody will read the chunk: nor the pieces left
       const std::size_t count = std::min(piece, n - from);
       try {
         source->read_many(std::span(indices).subspan(from, count), epoch, std::span(rows).subspan(from, count),
-                           errors.subspan(from, count), stop);
+                          errors.subspan(from, count), stop);
       } catch (...) {  // fails this piece's rows, not those read before it
         std::fill(errors.begin() + from, errors.begin() + from + count, std::current_exception());
         continue;
@@ -114,7 +113,7 @@ RowStage fetch_stage(std::shared_ptr<const RandomAccessSource> source, std::size
         if (errors[i]) continue;
         try {
           check_columns(rows[i], columns);
-          if (layout) layout->place(rows[i], i);
+          if (placing && places[i].batch) places[i].batch->place(rows[i], places[i].position);
           samples[i]->row = std::move(rows[i]);
         } catch (...) {
           errors[i] = std::current_exception();

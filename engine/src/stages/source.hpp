@@ -8,7 +8,6 @@
 
 #include "conveyor/sampler.hpp"
 #include "conveyor/source.hpp"
-#include "memory/buffer_pool.hpp"
 #include "stages/parallel.hpp"
 #include "stages/stream.hpp"
 
@@ -55,13 +54,12 @@ class SamplerStream final : public Stream {
 };
 
 /// The stage that turns a ticket into its row: source.read_many(), checked to have `columns`
-/// columns. With `batches` (each chunk is one batch of the batch stage above, which takes rows
-/// lying in place), the chunk is read a SourceHints::block of rows at a time (16 when 0) and each
-/// piece's rows are laid out at once, still in cache, as the chunk's batch in buffers from
-/// `batches` (see BatchLayout): the copy the batch stage would make, spread over this stage's
-/// workers.
-RowStage fetch_stage(std::shared_ptr<const RandomAccessSource> source, std::size_t columns, std::shared_ptr<StageCounters> counters,
-                     std::shared_ptr<BufferPool> batches = nullptr);
+/// columns. When its rows have Places, the chunk is read a SourceHints::block of rows at a time
+/// (16 when 0) and each piece's rows are placed at once, still in cache: the copy the batch stage
+/// would make, spread over this stage's workers. Rows of a source that lays them out itself
+/// (SourceHints::rows_laid_out) stay where it put them.
+RowStage fetch_stage(std::shared_ptr<const RandomAccessSource> source, std::size_t columns,
+                     std::shared_ptr<StageCounters> counters);
 
 /// Reads an iterable source in order, calling reset() before every epoch (the first included,
 /// so that each new pipeline reads from the start), `limit` rows of it at most; numbers its rows
