@@ -120,11 +120,37 @@ TEST(BatchInPlaceTest, RowsOfASourceThatDoesNotLayThemOutArePlacedByTheFetchStag
   EXPECT_EQ(got.in_place, std::vector<bool>(2, false));
 }
 
-TEST(BatchInPlaceTest, RowsLyingBackToBackInMemoryOnlyTheyHoldAreTheBatchWithoutAHint) {
+TEST(BatchInPlaceTest, RowsOfASourceThatDoesNotSayItLaysThemOutAreCopiedByOneWorker) {
   auto source = std::make_shared<Chunks>(16, 8, false);  // a read of 8 rows lays them out
   const Read got = read(*source, over(source, 1).batch(8).iterate());
   EXPECT_EQ(got.values, first(16));
-  EXPECT_EQ(got.in_place, std::vector<bool>(2, true));
+  EXPECT_EQ(got.in_place, std::vector<bool>(2, false));
+}
+
+// Row i: a view of element i of an array the source keeps, under an owner that does not keep it
+// alive (as memory a source maps, or a Python array does): nothing in the owner says it is shared.
+struct Borrowed {
+  std::shared_ptr<std::vector<float>> data = std::make_shared<std::vector<float>>(33, 1.0f);
+  std::size_t size() const { return data->size(); }
+  Row get(std::size_t i) const {
+    return {Tensor::from_memory(data->data() + i, DType::f32, {}, {}, std::shared_ptr<void>(data->data() + i, [](void*) {}))};
+  }
+  bool aliased_by(const Tensor& batch) const {
+    const auto* begin = reinterpret_cast<const std::byte*>(data->data());
+    return batch.data() >= begin && batch.data() < begin + data->size() * sizeof(float);
+  }
+};
+
+TEST(BatchInPlaceTest, ABatchNeverAliasesMemoryTheSourceKeepsWhateverItsOwner) {
+  const Borrowed source;
+  for (std::size_t workers : {1u, 2u})
+    for (std::size_t batch : {1u, 32u}) {  // 32: a last batch of one row
+      auto it = GeneratorDataset(source, {"x"}, {.shuffle = false, .num_parallel_workers = workers})
+                    .batch(batch)
+                    .iterate();
+      while (auto b = it.next())
+        EXPECT_FALSE(source.aliased_by((*b)["x"])) << workers << " workers, batch " << batch;
+    }
 }
 
 TEST(BatchInPlaceTest, RowsThatDoNotLieBackToBackAreCopied) {

@@ -10,7 +10,7 @@
 
 namespace conveyor {
 
-/// What a pipeline does with a sample that fails in a row stage (the source's get(), a map, a
+/// What a pipeline does with a sample that fails in a row stage (the source's read(), a map, a
 /// filter): MindSpore's error_samples_mode.
 enum class ErrorSamplesMode {
   /// The iterator throws the sample's error (the default).

@@ -125,7 +125,8 @@ class Dataset {
   std::shared_ptr<const detail::Node> node_;
 };
 
-/// A dataset over `source` (of either kind; not null), whose rows have `column_names`.
+/// A dataset over `source` (of either kind), whose rows have `column_names`. Throws
+/// std::invalid_argument for a null source, no column names, or options that exclude each other.
 Dataset GeneratorDataset(AnySource source, std::vector<std::string> column_names, GeneratorOptions options = {});
 
 /// A dataset over any random-access or iterable type (see source.hpp), taken by value.

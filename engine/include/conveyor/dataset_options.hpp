@@ -25,7 +25,7 @@ struct GeneratorOptions {
   std::optional<bool> shuffle{};
   /// Seed of the shuffle or sharding.
   std::optional<std::uint64_t> seed{};
-  /// Threads calling the source's get() at once.
+  /// Threads reading the source at once (its read_many()).
   std::optional<std::size_t> num_parallel_workers{};
   /// An explicit sampler; excludes shuffle, num_shards and shard_id.
   std::shared_ptr<const Sampler> sampler{};

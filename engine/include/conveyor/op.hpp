@@ -19,6 +19,7 @@ using RowOp = std::function<Row(Row)>;
 struct OpContext {
   /// The configured seed when the iterator started.
   std::uint64_t seed = 0;
+  /// The iterator's epoch, from 0.
   std::uint64_t epoch = 0;
   /// The row's source index.
   std::uint64_t sample = 0;

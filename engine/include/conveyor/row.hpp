@@ -18,9 +18,10 @@ namespace conveyor {
 using Row = std::vector<Tensor>;
 
 /// Named columns as the iterator yields them: after a batch stage each is one contiguous tensor
-/// whose leading dimension is the batch; without one, the columns of a single row. Immutable;
-/// copying shares the tensors. A batch's buffers return to the engine's pool when the last handle
-/// to them goes, from any thread.
+/// whose leading dimension is the batch; without one, the columns of a single row. Copying
+/// shares the tensors. A batch's buffers are the engine's (they return to its pool when the last
+/// handle to them goes, from any thread) or a source's that laid its rows out itself
+/// (SourceHints::rows_laid_out): never memory a source keeps.
 class Batch {
  public:
   Batch(std::shared_ptr<const std::vector<std::string>> names, Row columns);

@@ -3,9 +3,10 @@
 /// SlotOp: a map op in two parts, setup and run, that writes its output into memory it is given.
 ///
 /// A map op returns a tensor of its own, which is then copied into its row's place in the
-/// batch. When a map's last op is a SlotOp and the map's rows go into a batch one for one (no
-/// filter between, no per_batch_map or padding), the map stage asks the batch for the row's
-/// place and the op writes its output there: each row's output is written once, into the batch.
+/// batch. When a map's last op is a SlotOp, the map is the last row-wise stage below a batch
+/// that takes its rows one for one (no filter between, no per_batch_map or padding, errors not
+/// replaced), the map stage asks the batch for the row's place and the op writes its output
+/// there: each row's output is written once, into the batch.
 /// Anywhere else a SlotOp runs as an ordinary op. Either way the output is the same, and an
 /// error names the map stage and the sample.
 

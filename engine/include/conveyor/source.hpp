@@ -41,9 +41,11 @@ struct SourceHints {
   std::size_t block = 0;
   /// True when read_many() lays a call's rows out back to back in a buffer of their own: each
   /// column's rows one after the other, in order, contiguous, under one owner that nothing else
-  /// holds. The engine may then hand such rows on as one buffer instead of copying them (it
-  /// checks the layout, and copies rows that do not lie so). False for rows that are views of a
-  /// source's own data (consecutive slices of one array), which must not be handed on as one.
+  /// holds or writes. The engine then reads a batch directly over the source (projections and
+  /// renames aside) a batch per call, when the batch size is a multiple of `block` and at most
+  /// 256, and hands such rows on as the batch instead of copying them (it checks the layout, and
+  /// copies rows that do not lie so). False for rows that are views of a source's own data
+  /// (consecutive slices of one array), which must not be handed on as one.
   bool rows_laid_out = false;
 };
 

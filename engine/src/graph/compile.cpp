@@ -50,6 +50,16 @@ bool one_for_one(const Node& node) {
   }
 }
 
+/// Whether the rows reaching batch child `node` are those of a random-access source that lays
+/// them out itself (SourceHints::rows_laid_out), as read: only projections and renames between.
+bool laid_out_source(const Node& node) {
+  for (const Node* n = &node;; n = n->children.front().get()) {
+    if (const auto* source = std::get_if<SourceOp>(&n->op))
+      return source->random_access && source->random_access->hints().rows_laid_out;
+    if (!std::holds_alternative<ProjectOp>(n->op) && !std::holds_alternative<RenameOp>(n->op)) return false;
+  }
+}
+
 }  // namespace
 
 RowStage Compiler::map_stage(const MapOp& map) {
@@ -60,42 +70,46 @@ RowStage Compiler::map_stage(const MapOp& map) {
   // its place in the batch; elsewhere it is an ordinary op.
   const SlotOp* writer = map.output_count == 1 ? map.ops.back().target<SlotOp>() : nullptr;
   std::optional<SlotOp> last_writer = writer ? std::optional(*writer) : std::nullopt;
-  return {std::move(stage_counters), [map, last_writer, seed = config_.seed, first_op](
-                                         Sample& sample, std::uint64_t epoch, Place place) {
-            Row values = select_columns(sample.row, map.inputs);
-            OpContext context{seed, epoch, sample.index, first_op};
-            const bool write_in_place = last_writer && place.batch;
-            const std::size_t run = map.ops.size() - (write_in_place ? 1 : 0);
-            for (std::size_t i = 0; i < run; ++i) {
-              values = map.ops[i](std::move(values), context);
-              ++context.op;
-            }
-            if (values.size() != map.output_count)
-              throw std::runtime_error("returned " + columns_phrase(values.size()) + "; expected " +
-                                       std::to_string(map.output_count));
-            Row out;
-            out.reserve(map.layout.size());
-            for (ColumnSource c : map.layout) {
-              if (!c.from_output) {
-                out.push_back(std::move(sample.row[c.index]));
-              } else if (!write_in_place) {
-                out.push_back(std::move(values[c.index]));
-              } else {
-                const Tensor& input = values[c.index];
-                const SlotLayout layout = last_writer->layout(input);
-                auto target = place.batch->reserve(place.position, out.size(), layout.dtype, layout.shape);
-                if (target) {
-                  last_writer->write(input, target->data());
-                  out.push_back(std::move(*target));
-                } else {
-                  out.push_back(std::move((*last_writer)(Row{input}, context)[0]));
-                }
-              }
-            }
-            if (place.batch) place.batch->place(out, place.position);
-            sample.row = std::move(out);
-            return true;
-          }};
+  RowStage stage{.counters = std::move(stage_counters)};
+  stage.writes_in_place = last_writer.has_value();
+  stage.apply = [map, last_writer, seed = config_.seed, first_op](Sample& sample, std::uint64_t epoch, Place place) {
+    Row values = select_columns(sample.row, map.inputs);
+    OpContext context{seed, epoch, sample.index, first_op};
+    const bool write_in_place = last_writer && place.batch;
+    const std::size_t run = map.ops.size() - (write_in_place ? 1 : 0);
+    for (std::size_t i = 0; i < run; ++i) {
+      values = map.ops[i](std::move(values), context);
+      ++context.op;
+    }
+    // The op refuses another number of columns, with the error its ordinary path gives.
+    if (write_in_place && values.size() != 1) (*last_writer)(std::move(values), context);
+    if (values.size() != map.output_count)
+      throw std::runtime_error("returned " + columns_phrase(values.size()) + "; expected " +
+                               std::to_string(map.output_count));
+    Row out;
+    out.reserve(map.layout.size());
+    for (ColumnSource c : map.layout) {
+      if (!c.from_output) {
+        out.push_back(std::move(sample.row[c.index]));
+      } else if (!write_in_place) {
+        out.push_back(std::move(values[c.index]));
+      } else {
+        const Tensor& input = values[c.index];
+        const SlotLayout layout = last_writer->layout(input);
+        auto target = place.batch->reserve(place.position, out.size(), layout.dtype, layout.shape);
+        if (target) {
+          last_writer->write(input, target->data());
+          out.push_back(std::move(*target));
+        } else {
+          out.push_back(std::move((*last_writer)(Row{input}, context)[0]));
+        }
+      }
+    }
+    if (place.batch) place.batch->place(out, place.position);
+    sample.row = std::move(out);
+    return true;
+  };
+  return stage;
 }
 
 std::optional<ResumeCount> Compiler::resume_count(const Node& node, std::uint64_t first_epoch) const {
@@ -187,8 +201,10 @@ std::unique_ptr<Stream> Compiler::batch(const Node& node, const BatchOp& op, con
   auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
   if (parallel && plain && one_for_one(child) && config_.error_samples_mode != ErrorSamplesMode::replace)
     parallel->place_rows(pool, op.batch_size, node.columns.size());
+  // A source's laid-out memory may be the batch, but not when errors are replaced (as above).
+  const bool laid_out = laid_out_source(child) && config_.error_samples_mode != ErrorSamplesMode::replace;
   return std::make_unique<BatchStream>(std::move(stream), op, node.columns, std::move(pool), arena_, counter("batch"),
-                                       slot(node), resume_count(node, above.first_epoch));
+                                       laid_out, slot(node), resume_count(node, above.first_epoch));
 }
 
 std::unique_ptr<Stream> Compiler::compile(const Node& node, const Above& above) {
@@ -212,16 +228,16 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node, const Above& above) 
   } else if (auto* op = std::get_if<FilterOp>(&node.op)) {
     auto stage_counters = counter("filter[" + std::to_string(filters_++) + "]", workers(op->workers));
     add_row_stage(stream,
-                  {std::move(stage_counters),
-                   [op = *op](Sample& sample, std::uint64_t, Place) {
+                  {.counters = std::move(stage_counters),
+                   .apply = [op = *op](Sample& sample, std::uint64_t, Place) {
                      return op.predicate(select_columns(sample.row, op.inputs));
                    }},
                   above.first_epoch);
   } else if (auto* op = std::get_if<ProjectOp>(&node.op)) {
     if (dynamic_cast<ParallelStream*>(stream.get()))
       add_row_stage(stream,
-                    {counter("project", 1),
-                     [columns = op->columns](Sample& sample, std::uint64_t, Place place) {
+                    {.counters = counter("project", 1),
+                     .apply = [columns = op->columns](Sample& sample, std::uint64_t, Place place) {
                        sample.row = select_columns(sample.row, columns);
                        if (place.batch) place.batch->place(sample.row, place.position);
                        return true;

@@ -67,27 +67,19 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
   return shape;
 }
 
-// Whether `owner` is held by nothing but the columns of `rows` and of the batch `made` of them so
-// far: then nothing else sees its bytes.
-bool held_only_by(const std::vector<Sample>& rows, const Row& made, const std::shared_ptr<void>& owner) {
-  long refs = 0;
-  for (const Sample& s : rows)
-    for (const Tensor& t : s.row) refs += t.owner() == owner;
-  for (const Tensor& t : made) refs += t.owner() == owner;
-  return owner.use_count() == refs;
-}
-
 }  // namespace
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
                          std::shared_ptr<BufferPool> pool, tbb::task_arena& arena,
-                         std::shared_ptr<StageCounters> counters, std::size_t slot, std::optional<ResumeCount> resume)
+                         std::shared_ptr<StageCounters> counters, bool laid_out_source, std::size_t slot,
+                         std::optional<ResumeCount> resume)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
       columns_(std::move(columns)),
       pool_(std::move(pool)),
       counters_(std::move(counters)),
+      laid_out_source_(laid_out_source),
       slot_(slot),
       resume_(resume) {}
 
@@ -118,7 +110,7 @@ std::optional<Sample> BatchStream::next() {
   if (slot_ < kStampWords) batch.stamp[slot_] = batch_number_;
   if (op_.per_batch_map) rows = map_batch(std::move(rows), batch.index);
   batch.row.reserve(columns_.size());
-  for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c, batch.row));
+  for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c));
   ++counters_->rows;
   return batch;
 }
@@ -143,7 +135,7 @@ std::vector<Sample> BatchStream::map_batch(std::vector<Sample> rows, std::uint64
   }
 }
 
-Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column, const Row& made) const {
+Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column) const {
   auto pad = std::find_if(op_.pads.begin(), op_.pads.end(), [&](const ColumnPad& p) { return p.column == column; });
   const Tensor& first = rows[0].row[column];
   try {
@@ -160,7 +152,7 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column,
                                  std::to_string(s.index) + "; give pad_info to pad it");
     }
     if (pad == op_.pads.end())
-      if (auto batch = lying_in_place(rows, column, made)) return std::move(*batch);
+      if (auto batch = lying_in_place(rows, column)) return std::move(*batch);
     Tensor out = allocate(first.dtype(), shape, rows.size());
     if (pad == op_.pads.end()) {
       const std::size_t row_bytes = out.nbytes() / rows.size();
@@ -187,8 +179,7 @@ Tensor BatchStream::collate(const std::vector<Sample>& rows, std::size_t column,
   }
 }
 
-std::optional<Tensor> BatchStream::lying_in_place(const std::vector<Sample>& rows, std::size_t column,
-                                                  const Row& made) const {
+std::optional<Tensor> BatchStream::lying_in_place(const std::vector<Sample>& rows, std::size_t column) const {
   const Tensor& first = rows[0].row[column];
   const std::size_t row_bytes = first.nbytes();
   if (!first.owner() || row_bytes == 0) return std::nullopt;
@@ -197,7 +188,7 @@ std::optional<Tensor> BatchStream::lying_in_place(const std::vector<Sample>& row
     if (t.owner() != first.owner() || !t.is_contiguous() || t.data() != first.data() + i * row_bytes)
       return std::nullopt;
   }
-  if (!pool_->owns(first.owner()) && !held_only_by(rows, made, first.owner())) return std::nullopt;
+  if (!pool_->owns(first.owner()) && !laid_out_source_) return std::nullopt;
   Shape shape{static_cast<std::int64_t>(rows.size())};
   shape.insert(shape.end(), first.shape().begin(), first.shape().end());
   return Tensor::from_memory(first.data(), first.dtype(), std::move(shape), {}, first.owner());

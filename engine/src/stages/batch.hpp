@@ -17,17 +17,19 @@ namespace conveyor::detail {
 /// Pulls up to batch_size rows and makes one tensor per column of them. A short last batch of an
 /// epoch is emitted unless drop_remainder. Rows whose shapes or dtypes differ in an unpadded
 /// column are an Error naming the column, the batch and both shapes. An unpadded column whose
-/// rows already lie back to back, in order, in memory nothing else can see (a buffer of `pool`,
-/// where the stages below placed them, see BatchAssembly; or a buffer that only these rows hold,
-/// as a source that lays its rows out itself makes) is that memory; any other is copied, each
-/// row once, into a buffer of `pool`. A batch carries its last row's stamp, with its number in
+/// rows already lie back to back, in order, under one owner that nothing else can see is that
+/// memory: a buffer of `pool`, where the stages below placed them (see BatchAssembly), or, with
+/// `laid_out_source`, the buffer of a source that lays its rows out itself
+/// (SourceHints::rows_laid_out) directly below. Any other column is copied, each row once, into
+/// a buffer of `pool`. A batch carries its last row's stamp, with its number in
 /// the epoch + 1 in slot `slot`; resumed, the stage numbers batches from `resume.count`.
 class BatchStream final : public Stream {
  public:
   /// Large batches are copied in parallel in `arena`, which must outlive the stream.
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
               std::shared_ptr<BufferPool> pool, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
-              std::size_t slot = kStampWords, std::optional<ResumeCount> resume = std::nullopt);
+              bool laid_out_source = false, std::size_t slot = kStampWords,
+              std::optional<ResumeCount> resume = std::nullopt);
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -35,11 +37,10 @@ class BatchStream final : public Stream {
 
  private:
   std::vector<Sample> map_batch(std::vector<Sample> rows, std::uint64_t batch) const;
-  /// The batch of `rows`' `column`, beside the columns `made` of them so far.
-  Tensor collate(const std::vector<Sample>& rows, std::size_t column, const Row& made) const;
+  Tensor collate(const std::vector<Sample>& rows, std::size_t column) const;
   /// The batch of `rows`' `column` (of one dtype and shape) when its rows already lie as the
   /// batch (see the class comment): a view of their memory. Nullopt otherwise.
-  std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column, const Row& made) const;
+  std::optional<Tensor> lying_in_place(const std::vector<Sample>& rows, std::size_t column) const;
   /// A pooled, contiguous batch of `rows` rows of `row_shape`; throws a std::bad_alloc saying
   /// what it needed when its size overflows, is more than the memory available (cgroup limits
   /// included) or is refused.
@@ -57,6 +58,7 @@ class BatchStream final : public Stream {
   std::vector<std::string> columns_;
   std::shared_ptr<BufferPool> pool_;
   std::shared_ptr<StageCounters> counters_;
+  bool laid_out_source_;
   std::size_t slot_;
   std::optional<ResumeCount> resume_;
   std::uint64_t epoch_ = 0;

@@ -7,9 +7,14 @@ namespace conveyor::detail {
 BatchAssembly::BatchAssembly(std::shared_ptr<BufferPool> pool, std::size_t rows, std::size_t columns)
     : pool_(std::move(pool)), rows_(rows), count_(columns), columns_(std::make_unique<Column[]>(columns)) {}
 
-void BatchAssembly::start(Column& column, DType dtype, const Shape& shape) const {
+void BatchAssembly::start(Column& column, DType dtype, const Shape& shape) const noexcept {
+  // Nothing may escape: an exception out of std::call_once's callable can leave the flag stuck.
+  try {
+    column.shape = shape;
+  } catch (...) {
+    return;  // not laid out: the batch stage copies the column
+  }
   column.dtype = dtype;
-  column.shape = shape;
   // A row may be a view far larger than its memory (a broadcast scalar): the product can overflow.
   bool overflow = false;
   column.bytes = itemsize(dtype);
@@ -22,7 +27,7 @@ void BatchAssembly::start(Column& column, DType dtype, const Shape& shape) const
   try {
     column.buffer = pool_->reuse(batch_bytes);
     if (!column.buffer) column.buffer = pool_->allocate(batch_bytes);
-  } catch (const std::bad_alloc&) {
+  } catch (...) {
     // Left to the batch stage, which says what it needed and what was available.
   }
 }

@@ -41,7 +41,7 @@ class BatchAssembly {
     std::size_t bytes = 0;  // a row's
     std::shared_ptr<void> buffer;  // null: the column is not laid out
   };
-  void start(Column& column, DType dtype, const Shape& shape) const;
+  void start(Column& column, DType dtype, const Shape& shape) const noexcept;
 
   std::shared_ptr<BufferPool> pool_;
   std::size_t rows_;

@@ -51,13 +51,15 @@ void ParallelStream::add_stage(RowStage stage) {
 }
 
 bool ParallelStream::place_rows(std::shared_ptr<BufferPool> pool, std::size_t batch_rows, std::size_t columns) {
-  if (stages_.empty() || stages_.back().counters->workers < 2) return false;
+  if (stages_.empty() || (stages_.back().counters->workers < 2 && !stages_.back().writes_in_place)) return false;
   batch_pool_ = std::move(pool);
   batch_rows_ = batch_rows;
   batch_columns_ = columns;
   // Chunks of a whole batch: one per worker and two waiting are in flight, not the usual 2 per
   // thread (feed() gives the others back if rows turn out too costly for whole batches).
-  if (rows_per_task_ == 0 && batch_rows <= kMaxChunkRows) in_flight_ = stages_.back().counters->workers + 2;
+  std::size_t workers = 0;
+  for (const RowStage& stage : stages_) workers = std::max(workers, stage.counters->workers);
+  if (rows_per_task_ == 0 && batch_rows <= kMaxChunkRows) in_flight_ = workers + 2;
   return true;
 }
 
@@ -226,7 +228,7 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
           all_credits_ = true;
         }
         // A whole batch per chunk: the rest of the batch the last chunk ended in.
-        if (batch_pool_ && rows == batch_rows_ && placed > 0)
+        if (batch_pool_ && rows_per_task_ == 0 && rows == batch_rows_ && placed > 0)
           rows = batch_rows_ - static_cast<std::size_t>(placed) % batch_rows_;
         chunk->samples.reserve(std::min(rows, kMaxChunkRows));  // rows_per_task may be any size
         try {

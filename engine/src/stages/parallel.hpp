@@ -46,6 +46,9 @@ struct Place {
 /// thread-safe: `counters->workers` threads call it at once.
 struct RowStage {
   std::shared_ptr<StageCounters> counters;
+  /// True when the stage writes a placed row's last bytes straight into its Place (a map whose
+  /// last op writes into memory it is given), rather than copying the row there.
+  bool writes_in_place = false;
   std::function<bool(Sample&, std::uint64_t epoch, Place place)> apply{};
   std::function<void(std::span<Sample* const>, std::uint64_t epoch, std::span<const Place> places,
                      std::span<std::exception_ptr> errors, std::stop_token stop)>
@@ -79,8 +82,9 @@ class ParallelStream final : public Stream {
   /// `pool`: for a batch stage that takes this stream's rows one for one (no stage drops rows).
   /// Chunks then hold a batch (at most kMaxChunkRows rows; unless their size is fixed), and few
   /// batches are in flight: a worker writes its batch alone, in order. Only when the last
-  /// stage has several workers (with one, the batch stage's copy runs beside that worker, not
-  /// after it): returns whether it does. Only before plan(), with at least one stage.
+  /// stage has several workers or writes its rows in place (a copy by a lone worker would run
+  /// after it, not beside it as the batch stage's does): returns whether it does. Only before
+  /// plan(), with at least one stage.
   bool place_rows(std::shared_ptr<BufferPool> pool, std::size_t batch_rows, std::size_t columns);
 
   void plan(std::optional<std::uint64_t> epochs) override;

@@ -1,4 +1,4 @@
-// SlotOp's ordinary path; the batch stage's path is in stages/batch.cpp.
+// SlotOp's ordinary path; the path that writes into a batch is in Compiler::map_stage.
 
 #include "conveyor/slot_op.hpp"
 

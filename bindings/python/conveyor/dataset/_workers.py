@@ -362,7 +362,7 @@ class WorkerPool:
 
     #: Tells the engine (core/python_source.cpp, core/register_dataset.cpp) to go through workers/group.cpp.
     __conveyor_worker_pool__ = True
-    #: The chunks the engine reads a source's rows in (Source::fetch_block; a map asks for one row).
+    #: The chunks the engine reads a source's rows in (SourceHints::block; a map asks for one row).
     rows_per_chunk = ROWS_PER_CHUNK
 
     def __init__(self, job: Any, count: int, seed: int, worker_init: Optional[Callable[[int], None]] = None):
