@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" RelWithDebInfo -DCONVEYOR_WERROR=ON -DCONVEYOR_BUILD_TESTS=ON -DCONVEYOR_BUILD_BENCH=ON
 build="$root/build/relwithdebinfo"
-ctest --test-dir "$build" --output-on-failure --timeout 300
+ctest --test-dir "$build" --output-on-failure --timeout 300 -j2  # as the asan preset runs it
 
 # A sample that consumes the installed package with find_package: configured, built with
 # warnings as errors, and run with `args`.
