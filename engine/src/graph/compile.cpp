@@ -204,7 +204,7 @@ std::unique_ptr<Stream> Compiler::batch(const Node& node, const BatchOp& op, con
   // A source's laid-out memory may be the batch, but not when errors are replaced (as above).
   const bool laid_out = laid_out_source(child) && config_.error_samples_mode != ErrorSamplesMode::replace;
   return std::make_unique<BatchStream>(std::move(stream), op, node.columns, std::move(pool), arena_, counter("batch"),
-                                       laid_out, slot(node), resume_count(node, above.first_epoch));
+                                       laid_out, stage_resume(node, above.first_epoch));
 }
 
 std::unique_ptr<Stream> Compiler::compile(const Node& node, const Above& above) {
@@ -252,16 +252,15 @@ std::unique_ptr<Stream> Compiler::compile(const Node& node, const Above& above) 
     stream = std::make_unique<ShuffleStream>(std::move(stream), op->buffer_size, config_.seed, counter("shuffle"),
                                              slot(node), above.first_epoch, std::move(resume));
   } else if (auto* op = std::get_if<RepeatOp>(&node.op)) {
-    stream = std::make_unique<RepeatStream>(std::move(stream), op->count, slot(node),
-                                            resume_count(node, above.first_epoch));
+    stream = std::make_unique<RepeatStream>(std::move(stream), op->count, stage_resume(node, above.first_epoch));
   } else if (auto* op = std::get_if<TakeOp>(&node.op)) {
-    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, op->count, slot(node),
-                                              resume_count(node, above.first_epoch));
+    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::take, op->count,
+                                              stage_resume(node, above.first_epoch));
   } else if (auto* op = std::get_if<SkipOp>(&node.op)) {
-    std::optional<ResumeCount> skipped;
-    if (start_.cut) skipped = ResumeCount{above.first_epoch, op->count};
-    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::skip, op->count, kStampWords,
-                                              skipped);
+    // Not stamped; resumed mid-epoch, it has skipped its rows already.
+    StageResume skipped;
+    if (start_.cut) skipped.from = ResumeCount{above.first_epoch, op->count};
+    stream = std::make_unique<TakeSkipStream>(std::move(stream), TakeSkipStream::Mode::skip, op->count, skipped);
   } else if (std::holds_alternative<ZipOp>(node.op) || std::holds_alternative<ConcatOp>(node.op)) {
     children.front() = std::move(stream);
     auto mode = std::holds_alternative<ZipOp>(node.op) ? CombineStream::Mode::zip : CombineStream::Mode::concat;

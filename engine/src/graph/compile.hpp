@@ -56,9 +56,17 @@ class Compiler {
   std::size_t workers(std::optional<std::size_t> requested);
   void add_row_stage(std::unique_ptr<Stream>& stream, RowStage stage, std::uint64_t first_epoch);
   RowStage map_stage(const MapOp& op);
-  /// The stamp slot of stateful `node`, and the count it resumes from in `first_epoch`, if any.
-  std::size_t slot(const Node& node) const { return std::min(stamp_slot(node), kStampWords); }
+  /// The stamp word of stateful `node`, if it has one (stages past kStampWords have none).
+  static std::optional<std::size_t> slot(const Node& node) {
+    const std::size_t slot = stamp_slot(node);
+    return slot < kStampWords ? std::optional(slot) : std::nullopt;
+  }
+  /// The count stateful `node` resumes from in `first_epoch`, if any.
   std::optional<ResumeCount> resume_count(const Node& node, std::uint64_t first_epoch) const;
+  /// What stateful `node` keeps for resuming: its stamp word and resume_count().
+  StageResume stage_resume(const Node& node, std::uint64_t first_epoch) const {
+    return {slot(node), resume_count(node, first_epoch)};
+  }
 
   tbb::task_arena& arena_;
   Config config_;

@@ -80,8 +80,8 @@ const char* blocks_shuffle(const Node& node) {
 
 Stamp stamp_of(const Cut& cut) {
   Stamp stamp{};
-  stamp[0] = cut.rows;
-  for (std::size_t k = 0; k < cut.counts.size() && k + 1 < kStampWords; ++k) stamp[k + 1] = cut.counts[k];
+  stamp.set(0, cut.rows);
+  for (std::size_t k = 0; k < cut.counts.size() && k + 1 < kStampWords; ++k) stamp.set(k + 1, cut.counts[k]);
   return stamp;
 }
 
@@ -223,7 +223,7 @@ std::optional<Cut> CutRecorder::record(std::uint64_t epoch, const Stamp& stamp) 
     if (stamp[k] == kNoStamp) return std::nullopt;
   Cut cut;
   cut.rows = stamp[0];
-  cut.counts.assign(stamp.begin() + 1, stamp.begin() + static_cast<std::ptrdiff_t>(slots_));
+  for (std::size_t k = 1; k < slots_; ++k) cut.counts.push_back(stamp[k]);
   if (shadow_) cut.shuffle = shadow_->at(shuffle_epoch(epoch, stamp), stamp[shuffle_slot_], stamp[0]);
   return cut;
 }

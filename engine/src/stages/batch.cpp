@@ -71,8 +71,7 @@ Shape padded_shape(const std::vector<Sample>& rows, std::size_t column, const Pa
 
 BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
                          std::shared_ptr<BufferPool> pool, tbb::task_arena& arena,
-                         std::shared_ptr<StageCounters> counters, bool laid_out_source, std::size_t slot,
-                         std::optional<ResumeCount> resume)
+                         std::shared_ptr<StageCounters> counters, bool laid_out_source, StageResume resume)
     : child_(std::move(child)),
       arena_(arena),
       op_(std::move(op)),
@@ -80,13 +79,12 @@ BatchStream::BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<
       pool_(std::move(pool)),
       counters_(std::move(counters)),
       laid_out_source_(laid_out_source),
-      slot_(slot),
-      resume_(resume) {}
+      resume_(std::move(resume)) {}
 
 void BatchStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
   epoch_ = epoch;
-  batch_number_ = resume_ && resume_->epoch == epoch ? std::exchange(resume_, std::nullopt)->count : 0;
+  batch_number_ = resume_.start(epoch);
   epoch_over_ = false;
 }
 
@@ -107,7 +105,7 @@ std::optional<Sample> BatchStream::next() {
   Sample batch;
   batch.index = batch_number_++;
   batch.stamp = rows.back().stamp;
-  if (slot_ < kStampWords) batch.stamp[slot_] = batch_number_;
+  resume_.stamp(batch.stamp, batch_number_);
   if (op_.per_batch_map) rows = map_batch(std::move(rows), batch.index);
   batch.row.reserve(columns_.size());
   for (std::size_t c = 0; c < columns_.size(); ++c) batch.row.push_back(collate(rows, c));

@@ -21,15 +21,14 @@ namespace conveyor::detail {
 /// memory: a buffer of `pool`, where the stages below placed them (see BatchAssembly), or, with
 /// `laid_out_source`, the buffer of a source that lays its rows out itself
 /// (SourceHints::rows_laid_out) directly below. Any other column is copied, each row once, into
-/// a buffer of `pool`. A batch carries its last row's stamp, with its number in
-/// the epoch + 1 in slot `slot`; resumed, the stage numbers batches from `resume.count`.
+/// a buffer of `pool`. A batch carries its last row's stamp, with its number in the epoch + 1 in
+/// its own word (see StageResume); resumed, the stage numbers batches from the resumed count.
 class BatchStream final : public Stream {
  public:
   /// Large batches are copied in parallel in `arena`, which must outlive the stream.
   BatchStream(std::unique_ptr<Stream> child, BatchOp op, std::vector<std::string> columns,
               std::shared_ptr<BufferPool> pool, tbb::task_arena& arena, std::shared_ptr<StageCounters> counters,
-              bool laid_out_source = false, std::size_t slot = kStampWords,
-              std::optional<ResumeCount> resume = std::nullopt);
+              bool laid_out_source = false, StageResume resume = {});
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -59,8 +58,7 @@ class BatchStream final : public Stream {
   std::shared_ptr<BufferPool> pool_;
   std::shared_ptr<StageCounters> counters_;
   bool laid_out_source_;
-  std::size_t slot_;
-  std::optional<ResumeCount> resume_;
+  StageResume resume_;
   std::uint64_t epoch_ = 0;
   std::uint64_t batch_number_ = 0;
   bool epoch_over_ = false;

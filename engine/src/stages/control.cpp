@@ -15,7 +15,7 @@ void RepeatStream::begin_epoch(std::uint64_t epoch) {
   if (count_ == 0) return;
   first_child_epoch_ = repeat_child_epoch(epoch, count_);
   child_epoch_ = first_child_epoch_;
-  if (resume_ && resume_->epoch == epoch) child_epoch_ += std::exchange(resume_, std::nullopt)->count;
+  child_epoch_ += resume_.start(epoch);
   child_->begin_epoch(child_epoch_);
 }
 
@@ -23,7 +23,7 @@ std::optional<Sample> RepeatStream::next() {
   if (count_ == 0) return std::nullopt;
   for (bool fresh = false;; fresh = true) {
     if (auto sample = child_->next()) {
-      if (slot_ < kStampWords) sample->stamp[slot_] = child_epoch_ - first_child_epoch_;
+      resume_.stamp(sample->stamp, child_epoch_ - first_child_epoch_);
       return sample;
     }
     // The child's pass is over. A finite repeat ends after its count; an endless one ends only
@@ -36,11 +36,7 @@ std::optional<Sample> RepeatStream::next() {
 
 void TakeSkipStream::begin_epoch(std::uint64_t epoch) {
   child_->begin_epoch(epoch);
-  seen_ = 0;
-  if (resume_ && resume_->epoch == epoch) {
-    const ResumeCount resume = *std::exchange(resume_, std::nullopt);
-    seen_ = mode_ == Mode::take ? resume.count : count_;
-  }
+  seen_ = resume_.start(epoch);
 }
 
 std::optional<Sample> TakeSkipStream::next() {
@@ -48,7 +44,7 @@ std::optional<Sample> TakeSkipStream::next() {
     if (seen_ >= count_) return std::nullopt;
     ++seen_;
     auto sample = child_->next();
-    if (sample && slot_ < kStampWords) sample->stamp[slot_] = seen_;
+    if (sample) resume_.stamp(sample->stamp, seen_);
     return sample;
   }
   for (; seen_ < count_; ++seen_)

@@ -18,13 +18,12 @@ inline std::uint64_t repeat_child_epoch(std::uint64_t epoch, std::int64_t count)
 }
 
 /// Each epoch runs `count` epochs of the child (count*e .. count*e + count-1); count < 0: forever.
-/// Stamps rows with the passes completed in the epoch (slot `slot`); a resumed one starts with
-/// `resume.count` passes completed.
+/// Stamps rows with the passes completed in the epoch (see StageResume); a resumed one starts
+/// with the resumed count of passes completed.
 class RepeatStream final : public Stream {
  public:
-  RepeatStream(std::unique_ptr<Stream> child, std::int64_t count, std::size_t slot = kStampWords,
-               std::optional<ResumeCount> resume = std::nullopt)
-      : child_(std::move(child)), count_(count), slot_(slot), resume_(resume) {}
+  RepeatStream(std::unique_ptr<Stream> child, std::int64_t count, StageResume resume = {})
+      : child_(std::move(child)), count_(count), resume_(std::move(resume)) {}
   void plan(std::optional<std::uint64_t> epochs) override;
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -33,21 +32,20 @@ class RepeatStream final : public Stream {
  private:
   std::unique_ptr<Stream> child_;
   std::int64_t count_;
-  std::size_t slot_;
-  std::optional<ResumeCount> resume_;
+  StageResume resume_;
   std::uint64_t first_child_epoch_ = 0;
   std::uint64_t child_epoch_ = 0;
 };
 
 /// The first `count` rows of each epoch (take) or all but them (skip). A take stamps rows with
-/// the rows it passed in the epoch (slot `slot`); resumed, it starts with `resume.count` passed,
-/// and a resumed skip has skipped its rows already (a position after an output is past them).
+/// the rows it passed in the epoch (see StageResume); resumed, it starts with the resumed count
+/// passed, and a resumed skip (resumed from `count`) has skipped its rows already (a position
+/// after an output is past them).
 class TakeSkipStream final : public Stream {
  public:
   enum class Mode { take, skip };
-  TakeSkipStream(std::unique_ptr<Stream> child, Mode mode, std::size_t count, std::size_t slot = kStampWords,
-                 std::optional<ResumeCount> resume = std::nullopt)
-      : child_(std::move(child)), mode_(mode), count_(count), slot_(slot), resume_(resume) {}
+  TakeSkipStream(std::unique_ptr<Stream> child, Mode mode, std::size_t count, StageResume resume = {})
+      : child_(std::move(child)), mode_(mode), count_(count), resume_(std::move(resume)) {}
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
   std::optional<Sample> next() override;
@@ -57,8 +55,7 @@ class TakeSkipStream final : public Stream {
   std::unique_ptr<Stream> child_;
   Mode mode_;
   std::size_t count_;
-  std::size_t slot_;
-  std::optional<ResumeCount> resume_;
+  StageResume resume_;
   std::size_t seen_ = 0;
 };
 

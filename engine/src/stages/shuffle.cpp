@@ -15,7 +15,8 @@ constexpr std::uint64_t kShuffleStream = 0x5348'5546'464c'4500;  // "SHUFFLE"
 Rng shuffle_rng(std::uint64_t seed, std::uint64_t epoch) { return Rng(mix({seed, epoch, kShuffleStream})); }
 
 ShuffleStream::ShuffleStream(std::unique_ptr<Stream> child, std::size_t buffer_size, std::uint64_t seed,
-                             std::shared_ptr<StageCounters> counters, std::size_t slot, std::uint64_t first_epoch,
+                             std::shared_ptr<StageCounters> counters, std::optional<std::size_t> slot,
+                             std::uint64_t first_epoch,
                              std::optional<ShuffleResume> resume)
     : child_(std::move(child)),
       buffer_size_(buffer_size),
@@ -55,7 +56,7 @@ void ShuffleStream::begin_epoch(std::uint64_t epoch) {
   }
   rng_ = Rng::from_state(resume.state.rng);
   emitted_ = resume.emitted;
-  last_read_[0] = resume.rows;
+  last_read_.set(0, resume.rows);
   drop_through_ = resume.rows;
 }
 
@@ -76,9 +77,9 @@ std::optional<Sample> ShuffleStream::next() {
   if (buffer_.empty()) return std::nullopt;
   Sample out = pick(buffer_, rng_);
   ++emitted_;
-  if (slot_ < kStampWords) {
-    std::copy(last_read_.begin(), last_read_.begin() + static_cast<std::ptrdiff_t>(slot_), out.stamp.begin());
-    out.stamp[slot_] = in_order_ ? emitted_ : kNoStamp;
+  if (slot_) {
+    for (std::size_t k = 0; k < *slot_; ++k) out.stamp.set(k, last_read_[k]);
+    out.stamp.set(*slot_, in_order_ ? emitted_ : kNoStamp);
   }
   ++counters_->rows;
   return out;

@@ -39,13 +39,14 @@ struct ShuffleResume {
 /// Keeps up to buffer_size rows; each next() emits a uniformly chosen one and refills its place
 /// from the child. Epoch e draws from shuffle_rng(seed, e): deterministic, different each
 /// epoch. The buffer starts empty each epoch, except epoch `first_epoch` when resumed. Stamps
-/// each row with the rows emitted in the epoch (slot `slot`) and with the stamp of the last row
-/// it read below its slot; when the child's rows do not follow each other (word 0 not rising
+/// each row with the rows emitted in the epoch (stamp word `slot`, when set) and with the stamp
+/// of the last row it read below that word; when the child's rows do not follow each other (word 0 not rising
 /// by one), with kNoStamp, since a shadow could not follow it.
 class ShuffleStream final : public Stream {
  public:
   ShuffleStream(std::unique_ptr<Stream> child, std::size_t buffer_size, std::uint64_t seed,
-                std::shared_ptr<StageCounters> counters, std::size_t slot = kStampWords, std::uint64_t first_epoch = 0,
+                std::shared_ptr<StageCounters> counters, std::optional<std::size_t> slot = std::nullopt,
+                std::uint64_t first_epoch = 0,
                 std::optional<ShuffleResume> resume = std::nullopt);
   void plan(std::optional<std::uint64_t> epochs) override { child_->plan(epochs); }
   void begin_epoch(std::uint64_t epoch) override;
@@ -57,7 +58,7 @@ class ShuffleStream final : public Stream {
   std::size_t buffer_size_;
   std::uint64_t seed_;
   std::shared_ptr<StageCounters> counters_;
-  std::size_t slot_;
+  std::optional<std::size_t> slot_;
   std::uint64_t first_epoch_;
   std::optional<ShuffleResume> resume_;
   std::vector<Sample> buffer_;

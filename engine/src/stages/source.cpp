@@ -75,12 +75,12 @@ std::optional<Sample> SamplerStream::next() {
   if (replayed_ < replaying_.size()) {
     const std::uint64_t position = replaying_[replayed_++];
     sample.index = indices_[position];
-    sample.stamp[0] = position + 1;
+    sample.stamp.set(0, position + 1);
     return sample;
   }
   if (position_ == indices_.size()) return std::nullopt;
   sample.index = indices_[position_++];
-  sample.stamp[0] = position_;
+  sample.stamp.set(0, position_);
   return sample;
 }
 
@@ -175,7 +175,7 @@ std::optional<Sample> IterableStream::read() {
     check_columns(*row, columns_);
     ++counters_->rows;
     Sample sample{std::move(*row), index_++};
-    sample.stamp[0] = index_;
+    sample.stamp.set(0, index_);
     return sample;
   } catch (...) {
     throw wrap_current_exception("source", index_);
