@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <mutex>
 #include <numeric>
 
 #include "common/pipelines.hpp"
@@ -10,6 +9,7 @@
 namespace conveyor {
 namespace {
 
+using testing::Blocks;
 using testing::CountingStream;
 using testing::RangeSource;
 using testing::read_all;
@@ -76,40 +76,6 @@ TEST(SourceTest, ANullSourceIsRefused) {
   EXPECT_THROW(GeneratorDataset(std::shared_ptr<RandomAccessSource>(), {"v"}), std::invalid_argument);
   EXPECT_THROW(GeneratorDataset(std::shared_ptr<IterableSource>(), {"v"}), std::invalid_argument);
 }
-
-// Reads chunks of fixed size: records each chunk's indices, and fails index `bad`.
-class Blocks final : public RandomAccessSource {
- public:
-  Blocks(std::size_t n, std::size_t block, std::uint64_t bad) : n_(n), block_(block), bad_(bad) {}
-  std::size_t size() const override { return n_; }
-  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
-  void read_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                 std::span<std::exception_ptr> errors, std::stop_token) const override {
-    {
-      std::lock_guard lock(mutex_);
-      chunks_.emplace_back(indices.begin(), indices.end());
-    }
-    for (std::size_t i = 0; i < indices.size(); ++i) {
-      if (indices[i] == bad_)
-        errors[i] = std::make_exception_ptr(std::runtime_error("bad row"));
-      else
-        rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i]))};
-    }
-  }
-  SourceHints hints() const noexcept override { return {.block = block_}; }
-  std::vector<std::vector<std::uint64_t>> chunks() const {
-    std::lock_guard lock(mutex_);
-    auto sorted = chunks_;
-    std::sort(sorted.begin(), sorted.end());
-    return sorted;
-  }
-
- private:
-  std::size_t n_, block_;
-  std::uint64_t bad_;
-  mutable std::mutex mutex_;
-  mutable std::vector<std::vector<std::uint64_t>> chunks_;
-};
 
 TEST(SourceTest, ASourceWithAFetchBlockGetsFixedChunksOfTheSamplersOrder) {
   for (std::size_t workers : {1u, 3u}) {

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <mutex>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -18,6 +17,7 @@
 namespace conveyor {
 namespace {
 
+using testing::Blocks;
 using testing::CountingStream;
 using testing::RangeSource;
 using testing::read_all;
@@ -439,38 +439,6 @@ TEST(ResumeSignatureTest, NamesTheStagesAndTellsPipelinesApart) {
   EXPECT_NE(base.batch(4).signature().find("batch(4)"), std::string::npos) << base.batch(4).signature();
 }
 
-// Reads fixed blocks of 16 positions (the sampler's order is the index order here), fails row
-// `bad`, and records where each read_many() call starts and how many rows it asks for.
-class Blocks16 final : public RandomAccessSource {
- public:
-  explicit Blocks16(std::uint64_t bad) : bad_(bad) {}
-  std::size_t size() const override { return 96; }
-  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
-  void read_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
-                 std::span<std::exception_ptr> errors, std::stop_token) const override {
-    {
-      std::lock_guard lock(mutex_);
-      calls_.emplace_back(indices.front(), indices.size());
-    }
-    for (std::size_t i = 0; i < indices.size(); ++i) {
-      if (indices[i] == bad_)
-        errors[i] = std::make_exception_ptr(std::runtime_error("bad row"));
-      else
-        rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i]))};
-    }
-  }
-  SourceHints hints() const noexcept override { return {.block = 16}; }
-  std::vector<std::pair<std::uint64_t, std::size_t>> calls() const {
-    std::lock_guard lock(mutex_);
-    return calls_;
-  }
-
- private:
-  std::uint64_t bad_;
-  mutable std::mutex mutex_;
-  mutable std::vector<std::pair<std::uint64_t, std::size_t>> calls_;
-};
-
 TEST(ResumeJumpTest, ReadsStayOnTheSourcesBlocksWhenABatchOfABlocksSizeResumesAfterASkippedRow) {
   // A skipped row puts the position after the first batch at 17 rows, inside a block: the
   // resumed pipeline reads that block whole and drops its first row, and every later read must
@@ -479,21 +447,22 @@ TEST(ResumeJumpTest, ReadsStayOnTheSourcesBlocksWhenABatchOfABlocksSizeResumesAf
   Config skipping = saved;
   skipping.error_samples_mode = ErrorSamplesMode::skip;
   set_config(skipping);
-  auto over = [](std::shared_ptr<Blocks16> source) {
+  auto over = [](std::shared_ptr<Blocks> source) {
     return GeneratorDataset(std::move(source), {"index"}, {.shuffle = false, .num_parallel_workers = 2}).batch(16);
   };
-  const Position position = after_one_output(over(std::make_shared<Blocks16>(3)));
+  const Position position = after_one_output(over(std::make_shared<Blocks>(96, 16, 3)));
   ASSERT_TRUE(position.cut);
   EXPECT_EQ(position.cut->rows, 17u);
-  auto resumed = std::make_shared<Blocks16>(3);
+  auto resumed = std::make_shared<Blocks>(96, 16, 3);
   const std::vector<std::int64_t> values = read_all(over(resumed).iterate(1, position));
   set_config(saved);
   std::vector<std::int64_t> expected(96 - 17);
   std::iota(expected.begin(), expected.end(), 17);
   EXPECT_EQ(values, expected);
-  for (const auto& [first, size] : resumed->calls()) {
-    EXPECT_EQ(first % 16, 0u) << "a read starting at " << first;
-    EXPECT_EQ(size, 16u) << "a read starting at " << first;
+  // The sampler's order is the index order here.
+  for (const auto& call : resumed->calls()) {
+    EXPECT_EQ(call.front() % 16, 0u) << "a read starting at " << call.front();
+    EXPECT_EQ(call.size(), 16u) << "a read starting at " << call.front();
   }
 }
 

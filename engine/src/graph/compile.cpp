@@ -168,8 +168,7 @@ std::unique_ptr<Stream> Compiler::source(const Node& node, const SourceOp& op, c
   // are in flight, not the usual 2 chunks per thread.
   std::size_t chunk = block ? block : config_.rows_per_task, in_flight = 0;
   const std::size_t batch = above.batch_rows;
-  if (hints.rows_laid_out && batch && (block == 0 || batch % block == 0) && batch <= ParallelStream::kMaxChunkRows &&
-      config_.error_samples_mode != ErrorSamplesMode::replace) {
+  if (hints.rows_laid_out && batch && (block == 0 || batch % block == 0) && batch <= ParallelStream::kMaxChunkRows) {
     chunk = batch;
     in_flight = fetchers + 2;
   }
@@ -184,27 +183,27 @@ std::unique_ptr<Stream> Compiler::source(const Node& node, const SourceOp& op, c
 std::unique_ptr<Stream> Compiler::batch(const Node& node, const BatchOp& op, const Above& above) {
   const Node& child = *node.children.front();
   const bool plain = !op.per_batch_map && op.pads.empty();
+  const bool rows_one_for_one = one_for_one(child);
+  // A batch may be a view of the memory its rows were made in, except when errors are replaced:
+  // a replacement copies a kept row, which must not be a view of a batch the consumer may have
+  // written to since.
+  const bool views = config_.error_samples_mode != ErrorSamplesMode::replace;
   // The batch takes its child's rows one for one: a source may stop at the last whole batch, and
   // one that lays its rows out is read a batch per call.
   Above below{.first_epoch = above.first_epoch};
-  if (one_for_one(child)) {
+  if (rows_one_for_one) {
     if (op.drop_remainder && config_.error_samples_mode == ErrorSamplesMode::raise) below.whole_batches = op.batch_size;
-    below.batch_rows = op.batch_size;
+    if (views) below.batch_rows = op.batch_size;
   }
   std::unique_ptr<Stream> stream = compile(child, below);
   // Idle buffers kept: those of the batches queued for the consumer, and of those in flight
   // below (a batch's worth of rows per chunk, 2 chunks per thread and 2 more).
   auto pool = BufferPool::create(node.columns.size() * (config_.prefetch_size + 2 * max_workers_ + 8));
-  // The last row-wise stage below writes each row into its place in the batch. Not when errors
-  // are replaced: a replacement copies a kept row, which must not be a view of a batch the
-  // consumer may have written to since.
+  // The last row-wise stage below writes each row into its place in the batch.
   auto* parallel = dynamic_cast<ParallelStream*>(stream.get());
-  if (parallel && plain && one_for_one(child) && config_.error_samples_mode != ErrorSamplesMode::replace)
-    parallel->place_rows(pool, op.batch_size, node.columns.size());
-  // A source's laid-out memory may be the batch, but not when errors are replaced (as above).
-  const bool laid_out = laid_out_source(child) && config_.error_samples_mode != ErrorSamplesMode::replace;
+  if (parallel && plain && rows_one_for_one && views) parallel->place_rows(pool, op.batch_size, node.columns.size());
   return std::make_unique<BatchStream>(std::move(stream), op, node.columns, std::move(pool), arena_, counter("batch"),
-                                       laid_out, stage_resume(node, above.first_epoch));
+                                       views && laid_out_source(child), stage_resume(node, above.first_epoch));
 }
 
 std::unique_ptr<Stream> Compiler::compile(const Node& node, const Above& above) {

@@ -42,7 +42,8 @@ class Compiler {
     /// raised): a random-access source may end its epochs at the last whole batch.
     std::size_t whole_batches = 0;
     /// A batch of this many rows takes the source's rows as they are read (projections and
-    /// renames aside): a source that lays its rows out itself is read a batch per call.
+    /// renames aside) and may be a view of them: a source that lays its rows out itself is read
+    /// a batch per call.
     std::size_t batch_rows = 0;
   };
 

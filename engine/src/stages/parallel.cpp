@@ -16,11 +16,10 @@ struct ParallelStream::Chunk {
   // Per sample: dropped by a filter, or failed (then `errors` holds why).
   std::vector<bool> dropped;
   std::vector<std::exception_ptr> errors;
-  // When rows are placed: the batches they go to, the first numbered `first_batch` in the epoch,
-  // and the epoch position of samples[0] (negative for rows the consumer discards).
-  std::vector<std::shared_ptr<BatchAssembly>> batches;
-  std::uint64_t first_batch = 0;
+  // When rows are placed: the epoch position of samples[0] (negative for rows the consumer
+  // discards), and the batches they go to, from the one holding the first position that is not.
   std::int64_t first_position = 0;
+  std::vector<std::shared_ptr<BatchAssembly>> batches;
 };
 
 ParallelStream::ParallelStream(std::unique_ptr<Stream> head, tbb::task_arena& arena, std::size_t rows_per_task,
@@ -72,6 +71,10 @@ std::size_t ParallelStream::chunk_rows() const {
   return std::min(measured, batch_rows_);
 }
 
+std::size_t ParallelStream::usual_credits() const {
+  return 2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2;
+}
+
 bool ParallelStream::warmed_up() const {
   return !stages_.empty() && stages_.front().counters->rows.load(std::memory_order_relaxed) >= kWarmUpRows;
 }
@@ -101,11 +104,15 @@ void ParallelStream::run_stage(const RowStage& stage, Chunk& chunk, bool last) c
   auto fail = [&](std::size_t i) {
     chunk.errors[i] = std::make_exception_ptr(wrap_current_exception(stage.counters->name, chunk.samples[i].index));
   };
+  const bool placing = last && !chunk.batches.empty();
+  // The number in the epoch of chunk.batches[0].
+  const std::uint64_t first_batch =
+      placing ? static_cast<std::uint64_t>(std::max<std::int64_t>(chunk.first_position, 0)) / batch_rows_ : 0;
   auto place = [&](std::size_t i) -> Place {
     const std::int64_t position = chunk.first_position + static_cast<std::int64_t>(i);
-    if (!last || chunk.batches.empty() || position < 0) return {};
+    if (!placing || position < 0) return {};
     const auto p = static_cast<std::uint64_t>(position);
-    return {chunk.batches[p / batch_rows_ - chunk.first_batch].get(), p % batch_rows_};
+    return {chunk.batches[p / batch_rows_ - first_batch].get(), p % batch_rows_};
   };
   if (stage.apply_many) {
     std::vector<std::size_t> live;
@@ -175,7 +182,7 @@ void ParallelStream::plan(std::optional<std::uint64_t> epochs) {
     if (!nodes_.empty()) tbb::flow::make_edge(*nodes_.back(), *sequencer_);
     tbb::flow::make_edge(*sequencer_, *sink_);
   });
-  credits_.release(in_flight_ ? in_flight_ : 2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2);
+  credits_.release(in_flight_ ? in_flight_ : usual_credits());
   feeder_ = std::thread([this, epochs] {
     EngineThreadScope engine_thread;
     feed(epochs);
@@ -189,7 +196,6 @@ void ParallelStream::assign_batches(Chunk& chunk, std::int64_t& placed) {
   if (end <= 0 || chunk.samples.empty()) return;  // no rows, or only rows the consumer discards
   const std::uint64_t first = static_cast<std::uint64_t>(std::max<std::int64_t>(chunk.first_position, 0)) / batch_rows_;
   const std::uint64_t last = static_cast<std::uint64_t>(end - 1) / batch_rows_;
-  chunk.first_batch = first;
   for (std::uint64_t number = first; number <= last; ++number) {
     if (!open_batch_ || open_number_ != number) {
       open_batch_ = std::make_shared<BatchAssembly>(batch_pool_, batch_rows_, batch_columns_);
@@ -221,10 +227,9 @@ void ParallelStream::feed(std::optional<std::uint64_t> epochs) {
         over = chunk->end_of_epoch = true;
       } else {
         std::size_t rows = chunk_rows();
-        // Rows too costly for whole batches: the usual credits, 2 chunks per thread and 2 more.
+        // Rows too costly for whole batches: the usual credits.
         if (batch_pool_ && in_flight_ && rows < batch_rows_ && !all_credits_ && warmed_up()) {
-          const auto usual = 2 * static_cast<std::size_t>(arena_.max_concurrency()) + 2;
-          if (usual > in_flight_) credits_.release(usual - in_flight_);
+          if (usual_credits() > in_flight_) credits_.release(usual_credits() - in_flight_);
           all_credits_ = true;
         }
         // A whole batch per chunk: the rest of the batch the last chunk ended in.

@@ -107,6 +107,8 @@ class ParallelStream final : public Stream {
   std::size_t chunk_rows() const;
   /// `rows_per_task`, or rows for ~200 µs of measured work (single rows until warmed_up()).
   std::size_t measured_chunk_rows() const;
+  /// Chunks in flight unless `in_flight` says otherwise: 2 per thread of the arena and 2 more.
+  std::size_t usual_credits() const;
   /// Whether the first stage has counted enough rows to know their cost.
   bool warmed_up() const;
   static constexpr std::uint64_t kWarmUpRows = 16;

@@ -1,10 +1,16 @@
 #pragma once
 // Shared helpers for the engine's tests: small sources and ways to read a pipeline out.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <fstream>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +28,46 @@ struct RangeSource {
     ++*calls;
     return {Tensor::scalar<std::int64_t>(static_cast<std::int64_t>(i))};
   }
+};
+
+/// Reads chunks of `block` positions (0: any): records each read_many() call's indices, in the
+/// order of the calls, and fails index `bad`.
+class Blocks final : public RandomAccessSource {
+ public:
+  Blocks(std::size_t n, std::size_t block, std::uint64_t bad) : n_(n), block_(block), bad_(bad) {}
+  std::size_t size() const override { return n_; }
+  Row read(std::size_t, std::uint64_t) const override { throw std::logic_error("the engine calls read_many()"); }
+  void read_many(std::span<const std::uint64_t> indices, std::uint64_t, std::span<Row> rows,
+                 std::span<std::exception_ptr> errors, std::stop_token) const override {
+    {
+      std::lock_guard lock(mutex_);
+      chunks_.emplace_back(indices.begin(), indices.end());
+    }
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (indices[i] == bad_)
+        errors[i] = std::make_exception_ptr(std::runtime_error("bad row"));
+      else
+        rows[i] = {Tensor::scalar(static_cast<std::int64_t>(indices[i]))};
+    }
+  }
+  SourceHints hints() const noexcept override { return {.block = block_}; }
+  /// The calls' indices, sorted.
+  std::vector<std::vector<std::uint64_t>> chunks() const {
+    auto sorted = calls();
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+  }
+  /// The calls' indices, in the order of the calls.
+  std::vector<std::vector<std::uint64_t>> calls() const {
+    std::lock_guard lock(mutex_);
+    return chunks_;
+  }
+
+ private:
+  std::size_t n_, block_;
+  std::uint64_t bad_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::vector<std::uint64_t>> chunks_;
 };
 
 /// Iterable: yields {int64 0..n-1} per pass; reset() restarts.
